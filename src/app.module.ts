@@ -1,0 +1,34 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Logger } from 'pino';
+import { CommonModule } from './common/common.module';
+import { SiteApiExceptionFilter } from './common/filters/siteapi-exception.filter';
+import { LoggingModule } from './common/logging/logging.module';
+import type { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { dataSourceOptions } from './database/data-source';
+import { AccountsModule } from './modules/accounts/accounts.module';
+import { AuthModule } from './modules/auth/auth.module';
+import { OpsModule } from './modules/ops/ops.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger),
+        // The embedded SQLite database migrates itself; shared MySQL databases are migrated once, by
+        // `npm run db:migrate`, before replicas start (see assertSchemaCurrent).
+        TypeOrmModule.forRoot({ ...dataSourceOptions(config), migrationsRun: config.database.kind === 'sqlite' }),
+        CommonModule,
+        AccountsModule,
+        AuthModule,
+        OpsModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: SiteApiExceptionFilter }],
+    };
+  }
+}

@@ -1,0 +1,13 @@
+export type Role = 'admin' | 'manager';
+
+/** Who is calling: resolved once per request by the principal guard. */
+export interface Principal {
+  userId: number;
+  username: string;
+  tokenId: number;
+  roles: Role[];
+}
+
+export function isAdmin(principal: Principal): boolean {
+  return principal.roles.includes('admin');
+}

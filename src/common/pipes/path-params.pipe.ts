@@ -1,0 +1,11 @@
+import { Injectable, type PipeTransform } from '@nestjs/common';
+import { CommonErrors } from '../errors/domain-error';
+
+/** `{username}` matches `[A-Za-z0-9_]+` (ArkID); anything else cannot name a user, so it is a 404. */
+@Injectable()
+export class UsernamePipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!/^[A-Za-z0-9_]{1,64}$/.test(value)) throw CommonErrors.notFound();
+    return value;
+  }
+}

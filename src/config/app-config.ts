@@ -1,0 +1,76 @@
+import { config as loadDotenv } from 'dotenv';
+import { validateEnvironment, type EnvironmentSchema, type LogLevel } from './config.schema';
+
+export type DatabaseSettings =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'mysql'; url: string; poolSize: number };
+
+export type TrustProxySetting = boolean | number | string[];
+
+/** Typed, validated configuration; the only place that reads process.env. */
+export class AppConfig {
+  readonly env: EnvironmentSchema['NODE_ENV'];
+  readonly port: number;
+  readonly host: string;
+  readonly baseUrl: string;
+  readonly trustProxy: TrustProxySetting;
+  readonly database: DatabaseSettings;
+  readonly redisUrl?: string;
+  readonly logLevel: LogLevel;
+  readonly timeZone: string;
+  readonly adminPassword?: string;
+  readonly swaggerEnabled: boolean;
+  readonly tokens: { idleTtlSeconds: number; absoluteTtlSeconds: number };
+  readonly passwords: { minLength: number };
+  readonly login: {
+    lockoutThreshold: number;
+    lockoutSeconds: number;
+    freeFailures: number;
+    delayBaseMs: number;
+    ipLimit: number;
+    ipWindowSeconds: number;
+  };
+
+  constructor(e: EnvironmentSchema) {
+    this.env = e.NODE_ENV;
+    this.port = e.PORT;
+    this.host = e.HOST;
+    this.baseUrl = e.BASE_URL.replace(/\/+$/, '');
+    this.trustProxy = parseTrustProxy(e.TRUST_PROXY);
+    this.database = e.DATABASE_URL
+      ? { kind: 'mysql', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      : { kind: 'sqlite', path: e.SQLITE_PATH };
+    this.redisUrl = e.REDIS_URL;
+    this.logLevel = e.LOG_LEVEL;
+    this.timeZone = e.TIME_ZONE;
+    this.adminPassword = e.ADMIN_PASSWORD;
+    this.swaggerEnabled = e.SWAGGER_ENABLED;
+    this.tokens = { idleTtlSeconds: e.TOKEN_IDLE_TTL_SECONDS, absoluteTtlSeconds: e.TOKEN_ABSOLUTE_TTL_SECONDS };
+    this.passwords = { minLength: e.PASSWORD_MIN_LENGTH };
+    this.login = {
+      lockoutThreshold: e.LOGIN_LOCKOUT_THRESHOLD,
+      lockoutSeconds: e.LOGIN_LOCKOUT_SECONDS,
+      freeFailures: e.LOGIN_FREE_FAILURES,
+      delayBaseMs: e.LOGIN_DELAY_BASE_MS,
+      ipLimit: e.LOGIN_IP_LIMIT,
+      ipWindowSeconds: e.LOGIN_IP_WINDOW_SECONDS,
+    };
+  }
+
+  /** Reads `.env` (if present) under the real environment, then validates. */
+  static fromEnvironment(overrides: Record<string, string | undefined> = {}): AppConfig {
+    loadDotenv({ quiet: true });
+    return new AppConfig(validateEnvironment({ ...process.env, ...overrides }));
+  }
+}
+
+function parseTrustProxy(raw: string): TrustProxySetting {
+  const value = raw.trim();
+  if (value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,182 @@
+import { Transform, plainToInstance } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  type ValidationError,
+} from 'class-validator';
+
+/** Environment variables arrive as strings; these helpers turn them into typed values or leave them invalid. */
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
+  return value;
+};
+const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Every setting Arbor reads, with its default. Documented one-to-one in .env.example. */
+export class EnvironmentSchema {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'production';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 8000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  BASE_URL = 'http://localhost:8000';
+
+  /** Express "trust proxy": false, true, a hop count, or a comma list of addresses/CIDRs/presets. */
+  @Matches(/^(false|true|\d+|[0-9a-zA-Z.:/,\s-]+)$/, { message: 'must be false, true, a hop count or a comma list of addresses' })
+  TRUST_PROXY = 'false';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^(mysql|mariadb):\/\/.+/, { message: 'must be a mysql:// or mariadb:// URL' })
+  DATABASE_URL?: string;
+
+  @IsString()
+  @MinLength(1)
+  SQLITE_PATH = './data/arbor.sqlite';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+
+  @IsString()
+  TIME_ZONE = 'Asia/Shanghai';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(8)
+  ADMIN_PASSWORD?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  TOKEN_IDLE_TTL_SECONDS = 7 * 24 * 3600;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  TOKEN_ABSOLUTE_TTL_SECONDS = 30 * 24 * 3600;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(8)
+  @Max(128)
+  PASSWORD_MIN_LENGTH = 8;
+
+  /** Consecutive failures before an account locks; the hourly cap of 100 holds whatever this says. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  LOGIN_LOCKOUT_THRESHOLD = 10;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  LOGIN_LOCKOUT_SECONDS = 900;
+
+  /** Failures allowed without delay; each further failure doubles the wait, starting at LOGIN_DELAY_BASE_MS. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  LOGIN_FREE_FAILURES = 3;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60000)
+  LOGIN_DELAY_BASE_MS = 1000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  LOGIN_IP_LIMIT = 30;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  LOGIN_IP_WINDOW_SECONDS = 60;
+
+  @Transform(toBool)
+  @IsBoolean()
+  SWAGGER_ENABLED = true;
+}
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) =>
+    Object.values(e.constraints ?? {}).map((message) => `${e.property}: ${message.replace(`${e.property} `, '')}`),
+  );
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/** Validates the environment once; throws a message naming every bad variable. */
+export function validateEnvironment(env: Record<string, string | undefined>): EnvironmentSchema {
+  const keys = Object.keys(new EnvironmentSchema());
+  const known: Record<string, string> = {};
+  for (const key of [...keys, 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD']) {
+    const value = env[key];
+    if (value !== undefined) known[key] = value;
+  }
+  const parsed = plainToInstance(EnvironmentSchema, known);
+  const errors = validateSync(parsed, { whitelist: true });
+  const problems = describe(errors);
+  if (parsed.TOKEN_ABSOLUTE_TTL_SECONDS < parsed.TOKEN_IDLE_TTL_SECONDS) {
+    problems.push('TOKEN_ABSOLUTE_TTL_SECONDS: must be at least TOKEN_IDLE_TTL_SECONDS');
+  }
+  if (!isValidTimeZone(parsed.TIME_ZONE)) problems.push(`TIME_ZONE: unknown time zone "${parsed.TIME_ZONE}"`);
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  return parsed;
+}
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,51 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { AppConfig } from '../config/app-config';
+import { UserEntity } from '../modules/accounts/entities/user.entity';
+import { ApiTokenEntity } from '../modules/auth/entities/api-token.entity';
+import { LoginThrottleEntity } from '../modules/auth/entities/login-throttle.entity';
+import { Foundation1763800000000 } from './migrations/1763800000000-foundation';
+
+export const ENTITIES = [UserEntity, ApiTokenEntity, LoginThrottleEntity];
+export const MIGRATIONS = [Foundation1763800000000];
+
+/** One definition for the app, the CLI and the tests: SQLite by default, MySQL/MariaDB via DATABASE_URL. */
+export function dataSourceOptions(config: AppConfig): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    logging: false,
+  } as const;
+  if (config.database.kind === 'mysql') {
+    return {
+      ...common,
+      // `mariadb://` selects TypeORM's MariaDB dialect (it reads MariaDB's catalog differently from MySQL 8).
+      type: config.database.url.startsWith('mariadb:') ? 'mariadb' : 'mysql',
+      url: config.database.url.replace(/^mariadb:/, 'mysql:'),
+      charset: 'utf8mb4_unicode_ci',
+      timezone: 'Z',
+      poolSize: config.database.poolSize,
+      supportBigNumbers: true,
+    };
+  }
+  if (config.database.path !== ':memory:') mkdirSync(dirname(config.database.path), { recursive: true });
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: config.database.path,
+    // WAL lets readers proceed during writes; NORMAL sync is durable across application crashes.
+    prepareDatabase: (db: { pragma(statement: string): unknown }) => {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+    },
+  };
+}
+
+export function createDataSource(config: AppConfig): DataSource {
+  return new DataSource(dataSourceOptions(config));
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AdminBootstrapService } from './admin-bootstrap.service';
+import { PasswordHasher } from './password-hasher.service';
+import { ProfileController } from './profile.controller';
+import { UserLifecycleHooks } from './user-lifecycle.hooks';
+import { UsersController } from './users.controller';
+import { UsersRepository } from './users.repository';
+import { UsersService } from './users.service';
+
+@Module({
+  controllers: [UsersController, ProfileController],
+  providers: [UsersService, UsersRepository, PasswordHasher, UserLifecycleHooks, AdminBootstrapService],
+  exports: [UsersService, UserLifecycleHooks],
+})
+export class AccountsModule {}

@@ -1,0 +1,146 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Brackets, DataSource, type EntityManager, IsNull, type SelectQueryBuilder } from 'typeorm';
+import { datetimeParameter } from '../../common/database/transaction-runner';
+import type { PageRequest } from '../../common/pagination/pagination';
+import { UserEntity } from './entities/user.entity';
+import { TEXT_FIELDS, type UserListFilter } from './user-list-query';
+
+export type LoginIdentifier = 'username' | 'private_email' | 'mobile';
+export type UniqueField = 'username' | 'private_email' | 'mobile';
+
+/** `LIKE` with the wildcards of the needle escaped; `!` is an escape character both dialects accept. */
+function likeContains(needle: string): string {
+  return `%${needle.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+@Injectable()
+export class UsersRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  private repo(manager?: EntityManager) {
+    return (manager ?? this.dataSource.manager).getRepository(UserEntity);
+  }
+
+  findLiveById(id: number, manager?: EntityManager): Promise<UserEntity | null> {
+    return this.repo(manager).findOne({ where: { id, deletedAt: IsNull() } });
+  }
+
+  findLiveByUsername(username: string, manager?: EntityManager): Promise<UserEntity | null> {
+    return this.repo(manager).findOne({ where: { username, deletedAt: IsNull() } });
+  }
+
+  findLiveByIdentifier(kind: LoginIdentifier, value: string): Promise<UserEntity | null> {
+    const where =
+      kind === 'username'
+        ? { username: value }
+        : kind === 'private_email'
+          ? { privateEmail: value }
+          : { mobile: value };
+    return this.repo().findOne({ where: { ...where, deletedAt: IsNull() } });
+  }
+
+  /** The first unique field whose value another live user already holds. */
+  async findConflict(
+    manager: EntityManager,
+    values: Partial<Record<UniqueField, string | null>>,
+    exceptUserId?: number,
+  ): Promise<UniqueField | null> {
+    const columns: Record<UniqueField, keyof UserEntity> = {
+      username: 'username',
+      private_email: 'privateEmail',
+      mobile: 'mobile',
+    };
+    for (const field of Object.keys(columns) as UniqueField[]) {
+      const value = values[field];
+      if (value === undefined || value === null) continue;
+      const holder = await this.repo(manager).findOne({ select: { id: true }, where: { [columns[field]]: value } });
+      if (holder && holder.id !== exceptUserId) return field;
+    }
+    return null;
+  }
+
+  insert(manager: EntityManager, user: Partial<UserEntity>): Promise<UserEntity> {
+    return this.repo(manager).save(this.repo(manager).create(user));
+  }
+
+  save(manager: EntityManager, user: UserEntity): Promise<UserEntity> {
+    return this.repo(manager).save(user);
+  }
+
+  async updatePasswordHash(manager: EntityManager, userId: number, passwordHash: string): Promise<void> {
+    await this.repo(manager).update({ id: userId }, { passwordHash });
+  }
+
+  countLiveUsers(manager?: EntityManager): Promise<number> {
+    return this.repo(manager).count({ where: { deletedAt: IsNull() } });
+  }
+
+  countActiveAdmins(manager: EntityManager): Promise<number> {
+    return this.repo(manager).count({ where: { deletedAt: IsNull(), isAdmin: true, isActive: true } });
+  }
+
+  /** Records activity at most once per `minIntervalMs`, so busy sessions do not write on every request. */
+  async touchLastActive(userId: number, now: Date, minIntervalMs: number): Promise<void> {
+    await this.repo()
+      .createQueryBuilder()
+      .update(UserEntity)
+      .set({ lastActiveTime: now })
+      .where('id = :userId', { userId })
+      .andWhere(
+        new Brackets((qb) =>
+          qb
+            .where('last_active_time IS NULL')
+            .orWhere('last_active_time < :threshold', {
+              threshold: datetimeParameter(this.dataSource, new Date(now.getTime() - minIntervalMs)),
+            }),
+        ),
+      )
+      .execute();
+  }
+
+  async listEmployees(filter: UserListFilter, page: PageRequest): Promise<[UserEntity[], number]> {
+    const qb = this.repo().createQueryBuilder('u').where('u.deleted_at IS NULL').andWhere('u.is_admin = :no', { no: false });
+    this.applyFilter(qb, filter);
+    for (const { column, descending } of filter.sort) qb.addOrderBy(`u.${column}`, descending ? 'DESC' : 'ASC');
+    qb.addOrderBy('u.id', 'ASC');
+    return qb.skip(page.offset).take(page.pageSize).getManyAndCount();
+  }
+
+  private applyFilter(qb: SelectQueryBuilder<UserEntity>, filter: UserListFilter): void {
+    const date = (d: Date) => datetimeParameter(this.dataSource, d);
+    if (filter.keyword) {
+      const keyword = likeContains(filter.keyword);
+      qb.andWhere(
+        new Brackets((inner) => {
+          for (const column of ['username', 'email', 'private_email', 'mobile', 'name']) {
+            inner.orWhere(`LOWER(u.${column}) LIKE LOWER(:keyword) ESCAPE '!'`, { keyword });
+          }
+        }),
+      );
+    }
+    for (const field of TEXT_FIELDS) {
+      const exact = filter.exact[field];
+      if (exact !== undefined) qb.andWhere(`u.${field} = :exact_${field}`, { [`exact_${field}`]: exact });
+      const contains = filter.contains[field];
+      if (contains !== undefined) {
+        qb.andWhere(`LOWER(u.${field}) LIKE LOWER(:contains_${field}) ESCAPE '!'`, {
+          [`contains_${field}`]: likeContains(contains),
+        });
+      }
+    }
+    if (filter.gender !== undefined) qb.andWhere('u.gender = :gender', { gender: filter.gender });
+    if (filter.createdGte) qb.andWhere('u.created_at >= :createdGte', { createdGte: date(filter.createdGte) });
+    if (filter.createdLte) qb.andWhere('u.created_at <= :createdLte', { createdLte: date(filter.createdLte) });
+    if (filter.lastActiveGte) {
+      qb.andWhere('u.last_active_time >= :lastActiveGte', { lastActiveGte: date(filter.lastActiveGte) });
+    }
+    if (filter.lastActiveLte) {
+      qb.andWhere('u.last_active_time <= :lastActiveLte', { lastActiveLte: date(filter.lastActiveLte) });
+    }
+    if (filter.userIds) qb.andWhere(filter.userIds.length ? 'u.id IN (:...userIds)' : '1 = 0', { userIds: filter.userIds });
+    if (filter.usernames) {
+      qb.andWhere(filter.usernames.length ? 'u.username IN (:...usernames)' : '1 = 0', { usernames: filter.usernames });
+    }
+  }
+}

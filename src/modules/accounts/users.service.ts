@@ -1,0 +1,275 @@
+import { Injectable } from '@nestjs/common';
+import type { Request } from 'express';
+import type { EntityManager } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { TransactionRunner, uniqueViolationIndex } from '../../common/database/transaction-runner';
+import { pageRequest, toPage, type Page } from '../../common/pagination/pagination';
+import { Clock } from '../../common/time/clock';
+import { DateTimeFormatter } from '../../common/time/date-time.formatter';
+import { AccountErrors } from './accounts.errors';
+import type {
+  CreateUserDto,
+  SetPasswordDto,
+  UpdateProfileDto,
+  UpdateUserDto,
+  UserFieldsDto,
+} from './dto/user-input.dto';
+import type {
+  EmployeeResponseDto,
+  UserProfileResponseDto,
+  UserResponseDto,
+} from './dto/user-response.dto';
+import { type UserEntity, UserOrigin } from './entities/user.entity';
+import { PasswordHasher } from './password-hasher.service';
+import { passwordProblems } from './password-policy';
+import { parseUserListQuery } from './user-list-query';
+import { UserLifecycleHooks } from './user-lifecycle.hooks';
+import { toEmployeeResponse, toProfileResponse, toUserResponse } from './user.mapper';
+import { type LoginIdentifier, type UniqueField, UsersRepository } from './users.repository';
+
+/** Writable user fields in request (snake_case) and entity (camelCase) spelling. */
+const WRITABLE: [keyof UserFieldsDto, keyof UserEntity][] = [
+  ['name', 'name'],
+  ['email', 'email'],
+  ['private_email', 'privateEmail'],
+  ['mobile', 'mobile'],
+  ['employee_number', 'employeeNumber'],
+  ['gender', 'gender'],
+  ['avatar', 'avatar'],
+  ['position', 'position'],
+  ['remark', 'remark'],
+  ['hiredate', 'hiredate'],
+  ['require_reset_password', 'requireResetPassword'],
+  ['is_active', 'isActive'],
+];
+
+const LAST_ACTIVE_INTERVAL_MS = 5 * 60 * 1000;
+
+/** Accounts: creating, reading, changing and deleting users, their passwords and profiles. */
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly tx: TransactionRunner,
+    private readonly hasher: PasswordHasher,
+    private readonly hooks: UserLifecycleHooks,
+    private readonly dates: DateTimeFormatter,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  async list(req: Request, query: Record<string, unknown>): Promise<Page<EmployeeResponseDto>> {
+    const filter = parseUserListQuery(query);
+    const page = pageRequest(query);
+    const [rows, count] = await this.users.listEmployees(filter, page);
+    return toPage(req, this.config.baseUrl, page, count, rows.map((u) => toEmployeeResponse(u, this.dates)));
+  }
+
+  async getEmployee(username: string): Promise<EmployeeResponseDto> {
+    return toEmployeeResponse(await this.requireLive(username), this.dates);
+  }
+
+  async create(dto: CreateUserDto): Promise<EmployeeResponseDto> {
+    for (const field of ['node_uids', 'dept_uids', 'group_uids'] as const) {
+      const uids = dto[field];
+      if (uids && uids.length > 0) throw AccountErrors.nodesDoNotExist(field, uids);
+    }
+    const fields = dto.user;
+    const passwordHash = fields.password === undefined ? null : await this.hashChosenPassword(fields.password, fields.username);
+    const user = await this.writeUnique(async (manager) => {
+      const values = normalizedUniqueValues(fields);
+      await this.assertNoConflict(manager, values);
+      const draft: Partial<UserEntity> = { username: fields.username, origin: UserOrigin.Admin, passwordHash };
+      applyWritableFields(draft, fields);
+      return this.users.insert(manager, draft);
+    });
+    return toEmployeeResponse(user, this.dates);
+  }
+
+  async update(username: string, dto: UpdateUserDto, actorUserId: number): Promise<UserResponseDto> {
+    if (dto.username !== undefined && dto.username !== username) throw AccountErrors.usernameImmutable();
+    const user = await this.writeUnique(async (manager) => {
+      const current = await this.requireLive(username, manager);
+      if (dto.is_active === false && current.id === actorUserId) throw AccountErrors.cannotRemoveSelf();
+      await this.assertNoConflict(manager, normalizedUniqueValues(dto), current.id);
+      const wasActive = current.isActive;
+      applyWritableFields(current, dto);
+      const saved = await this.users.save(manager, current);
+      if (wasActive && !saved.isActive) await this.hooks.revokeCredentials(manager, saved.id);
+      return saved;
+    });
+    return toUserResponse(user, this.dates);
+  }
+
+  /** Soft delete: the row stays as an anonymised tombstone so history can still name its id. */
+  async remove(username: string, actorUserId: number): Promise<void> {
+    await this.tx.run(async (manager) => {
+      const user = await this.requireLive(username, manager);
+      if (user.id === actorUserId) throw AccountErrors.cannotRemoveSelf();
+      await this.hooks.remove(manager, user.id);
+      Object.assign(user, {
+        username: `~deleted~${user.id}`,
+        name: '',
+        email: '',
+        privateEmail: null,
+        mobile: null,
+        employeeNumber: '',
+        avatar: '',
+        position: '',
+        remark: '',
+        passwordHash: null,
+        isActive: false,
+        deletedAt: this.clock.now(),
+      } satisfies Partial<UserEntity>);
+      await this.users.save(manager, user);
+    });
+  }
+
+  async setPassword(username: string, dto: SetPasswordDto): Promise<void> {
+    const target = await this.requireLive(username);
+    const passwordHash = await this.hashChosenPassword(dto.password, target.username);
+    await this.tx.run(async (manager) => {
+      const user = await this.requireLive(username, manager);
+      user.passwordHash = passwordHash;
+      user.requireResetPassword = dto.require_reset_password;
+      await this.users.save(manager, user);
+      await this.hooks.revokeCredentials(manager, user.id);
+    });
+  }
+
+  async getProfile(userId: number): Promise<UserProfileResponseDto> {
+    return toProfileResponse(await this.requireLiveById(userId));
+  }
+
+  async updateProfile(userId: number, dto: UpdateProfileDto): Promise<UserProfileResponseDto> {
+    const user = await this.tx.run(async (manager) => {
+      const current = await this.requireLiveById(userId, manager);
+      applyWritableFields(current, dto);
+      return this.users.save(manager, current);
+    });
+    return toProfileResponse(user);
+  }
+
+  // ---- used by the auth room ----
+
+  findLoginCandidate(kind: LoginIdentifier, value: string): Promise<UserEntity | null> {
+    return this.users.findLiveByIdentifier(kind, value);
+  }
+
+  findLiveById(id: number): Promise<UserEntity | null> {
+    return this.users.findLiveById(id);
+  }
+
+  /** Checks a password, spending the same argon2 time when there is no account or no password. */
+  async verifyPassword(user: UserEntity | null, password: string): Promise<boolean> {
+    if (!user) {
+      await this.hasher.dummyVerify(password);
+      return false;
+    }
+    const check = await this.hasher.verify(user.passwordHash, password);
+    if (check.valid && check.needsRehash) {
+      const upgraded = await this.hasher.hash(password);
+      await this.tx.run((manager) => this.users.updatePasswordHash(manager, user.id, upgraded));
+    }
+    return check.valid;
+  }
+
+  recordActivity(userId: number): Promise<void> {
+    return this.users.touchLastActive(userId, this.clock.now(), LAST_ACTIVE_INTERVAL_MS);
+  }
+
+  toUserResponse(user: UserEntity): UserResponseDto {
+    return toUserResponse(user, this.dates);
+  }
+
+  // ---- bootstrap and CLI ----
+
+  countLiveUsers(): Promise<number> {
+    return this.users.countLiveUsers();
+  }
+
+  /** Creates an admin, or makes an existing user one with the given password. */
+  async createSuperuser(username: string, password: string, requireReset: boolean): Promise<UserEntity> {
+    const passwordHash = await this.hashChosenPassword(password, username);
+    return this.writeUnique(async (manager) => {
+      const existing = await this.users.findLiveByUsername(username, manager);
+      if (existing) {
+        Object.assign(existing, { isAdmin: true, isActive: true, passwordHash, requireResetPassword: requireReset });
+        const saved = await this.users.save(manager, existing);
+        await this.hooks.revokeCredentials(manager, saved.id);
+        return saved;
+      }
+      return this.users.insert(manager, {
+        username,
+        name: username,
+        isAdmin: true,
+        passwordHash,
+        requireResetPassword: requireReset,
+        origin: UserOrigin.Script,
+      });
+    });
+  }
+
+  async resetPasswordFromCli(username: string, password: string): Promise<void> {
+    await this.setPassword(username, { password, require_reset_password: false });
+  }
+
+  private async hashChosenPassword(password: string, username: string): Promise<string> {
+    const problems = passwordProblems(password, this.config.passwords.minLength, username);
+    if (problems.length > 0) throw AccountErrors.weakPassword(problems);
+    return this.hasher.hash(password);
+  }
+
+  private async requireLive(username: string, manager?: EntityManager): Promise<UserEntity> {
+    const user = await this.users.findLiveByUsername(username, manager);
+    if (!user) throw AccountErrors.notFound();
+    return user;
+  }
+
+  private async requireLiveById(id: number, manager?: EntityManager): Promise<UserEntity> {
+    const user = await this.users.findLiveById(id, manager);
+    if (!user) throw AccountErrors.notFound();
+    return user;
+  }
+
+  private async assertNoConflict(
+    manager: EntityManager,
+    values: Partial<Record<UniqueField, string | null>>,
+    exceptUserId?: number,
+  ): Promise<void> {
+    const conflict = await this.users.findConflict(manager, values, exceptUserId);
+    if (conflict) throw AccountErrors.existed(conflict);
+  }
+
+  /** A transaction whose unique-index race with a parallel writer still answers "existed", not 500. */
+  private async writeUnique<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.tx.run(work);
+    } catch (error) {
+      const index = uniqueViolationIndex(error);
+      if (index === null) throw error;
+      if (index.includes('private_email')) throw AccountErrors.existed('private_email');
+      if (index.includes('mobile')) throw AccountErrors.existed('mobile');
+      throw AccountErrors.existed('username');
+    }
+  }
+}
+
+function normalizedUniqueValues(fields: Partial<UserFieldsDto>): Partial<Record<UniqueField, string | null>> {
+  return {
+    username: fields.username,
+    private_email: fields.private_email === '' ? null : fields.private_email,
+    mobile: fields.mobile === '' ? null : fields.mobile,
+  };
+}
+
+function applyWritableFields(target: Partial<UserEntity>, fields: Partial<UserFieldsDto>): void {
+  const record = target as Record<string, unknown>;
+  for (const [input, column] of WRITABLE) {
+    const value = fields[input];
+    if (value === undefined) continue;
+    if (input === 'hiredate') record[column] = value === null ? null : new Date(value as string);
+    else if (input === 'private_email' || input === 'mobile') record[column] = value === '' ? null : value;
+    else record[column] = value;
+  }
+}

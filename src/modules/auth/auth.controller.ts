@@ -1,0 +1,66 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { AdminOnly, CurrentPrincipal, Public } from '../../common/decorators/auth.decorators';
+import type { Principal } from '../../common/guards/principal';
+import { apiPaths } from '../../common/http/api-paths';
+import { UsernamePipe } from '../../common/pipes/path-params.pipe';
+import { AuthService } from './auth.service';
+import { LoginDto, UserWithPermDto, UserWithPermWithTokenDto } from './dto/login.dto';
+import { SESSION_COOKIE } from './token.strategy';
+
+@ApiTags('auth')
+@Controller(apiPaths())
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @Post('ucenter/login')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Sign in with username, private_email or mobile and a password' })
+  @ApiOkResponse({ type: UserWithPermWithTokenDto })
+  @ApiTooManyRequestsResponse({ description: 'Locked or throttled; see Retry-After' })
+  async login(
+    @Body() dto: LoginDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<UserWithPermWithTokenDto> {
+    const { body, expiresAt } = await this.auth.login(dto, { ip: req.ip ?? '', userAgent: req.get('user-agent') ?? '' });
+    res.cookie(SESSION_COOKIE, body.token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: req.secure,
+      path: '/',
+      expires: expiresAt,
+    });
+    return body;
+  }
+
+  @Post('revoke/token')
+  @HttpCode(200)
+  @ApiBearerAuth('Token')
+  @ApiOperation({ summary: 'Revoke the presented token (sign out this session)' })
+  async revoke(@CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response): Promise<object> {
+    await this.auth.logout(principal);
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    return {};
+  }
+
+  @Get('auth/token')
+  @ApiBearerAuth('Token')
+  @ApiOperation({ summary: "The token's user; 401 when the token is missing, invalid, expired or revoked" })
+  @ApiOkResponse({ type: UserWithPermDto })
+  currentUser(@CurrentPrincipal() principal: Principal): Promise<UserWithPermDto> {
+    return this.auth.currentUser(principal);
+  }
+
+  @AdminOnly()
+  @Post('user/:username/unlock')
+  @HttpCode(200)
+  @ApiBearerAuth('Token')
+  @ApiOperation({ summary: 'Clear failed-login counters and any lock on an account' })
+  async unlock(@Param('username', UsernamePipe) username: string): Promise<object> {
+    await this.auth.unlock(username);
+    return {};
+  }
+}

@@ -1,0 +1,42 @@
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import { AppConfig } from '../../config/app-config';
+import { AccountsModule } from '../accounts/accounts.module';
+import { AuthController } from './auth.controller';
+import { AuthService } from './auth.service';
+import { LoginThrottleRepository } from './login-throttle.repository';
+import { LoginThrottleService } from './login-throttle.service';
+import { PrincipalGuard } from './principal.guard';
+import { MemoryRateLimiter, RATE_LIMITER, type RateLimiter, RedisRateLimiter } from './rate-limit/ip-rate-limiter';
+import { TokenStrategy } from './token.strategy';
+import { TokensRepository } from './tokens.repository';
+import { TokensService } from './tokens.service';
+
+@Module({
+  imports: [AccountsModule, PassportModule],
+  controllers: [AuthController],
+  providers: [
+    AuthService,
+    TokensService,
+    TokensRepository,
+    LoginThrottleService,
+    LoginThrottleRepository,
+    TokenStrategy,
+    { provide: APP_GUARD, useClass: PrincipalGuard },
+    {
+      provide: RATE_LIMITER,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): RateLimiter =>
+        config.redisUrl ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter(),
+    },
+  ],
+  exports: [AuthService, TokensService],
+})
+export class AuthModule implements OnApplicationShutdown {
+  constructor(@Inject(RATE_LIMITER) private readonly limiter: RateLimiter) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.limiter.close();
+  }
+}

@@ -1,0 +1,119 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { sha256Hex } from '../../common/crypto/secrets';
+import type { Principal, Role } from '../../common/guards/principal';
+import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
+import { UsersService } from '../accounts/users.service';
+import type { UserEntity } from '../accounts/entities/user.entity';
+import { AuthErrors } from './auth.errors';
+import type { LoginDto, UserWithPermDto, UserWithPermWithTokenDto } from './dto/login.dto';
+import { LoginThrottleService } from './login-throttle.service';
+import { RATE_LIMITER, type RateLimiter } from './rate-limit/ip-rate-limiter';
+import { TokensService } from './tokens.service';
+
+export interface ClientInfo {
+  ip: string;
+  userAgent: string;
+}
+
+type Identifier = { kind: 'username' | 'private_email' | 'mobile'; value: string };
+
+/** Password login, sessions and the user-with-permissions view of a principal. */
+@Injectable()
+export class AuthService implements OnModuleInit {
+  constructor(
+    private readonly users: UsersService,
+    private readonly tokens: TokensService,
+    private readonly throttle: LoginThrottleService,
+    private readonly hooks: UserLifecycleHooks,
+    @Inject(RATE_LIMITER) private readonly ipLimiter: RateLimiter,
+    private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.hooks.onRemoved((manager, userId) => this.throttle.clearWithin(manager, accountKey(userId)));
+  }
+
+  async login(dto: LoginDto, client: ClientInfo): Promise<{ body: UserWithPermWithTokenDto; expiresAt: Date }> {
+    const identifier = pickIdentifier(dto);
+    if (!identifier || !dto.password) throw AuthErrors.missingCredentials();
+
+    const { ipLimit, ipWindowSeconds } = this.config.login;
+    const ipHit = await this.ipLimiter.hit(`login:${client.ip}`, ipLimit, ipWindowSeconds * 1000);
+    if (!ipHit.allowed) throw AuthErrors.throttled(Math.max(1, Math.ceil(ipHit.retryAfterMs / 1000)));
+
+    const user = await this.users.findLoginCandidate(identifier.kind, identifier.value);
+    // Unknown identifiers are throttled like accounts, so lockouts do not reveal which accounts exist.
+    const subjectKey = user ? accountKey(user.id) : `i:${sha256Hex(`${identifier.kind}:${identifier.value}`)}`;
+    const ticket = await this.throttle.reserve(subjectKey);
+    if (!ticket.allowed) {
+      throw ticket.locked ? AuthErrors.locked(ticket.retryAfterSeconds) : AuthErrors.throttled(ticket.retryAfterSeconds);
+    }
+
+    const valid = await this.users.verifyPassword(user, dto.password);
+    if (!valid || !user) {
+      await this.throttle.failed(subjectKey);
+      throw AuthErrors.badCredentials();
+    }
+    await this.throttle.succeeded(subjectKey);
+    if (!user.isActive) throw AuthErrors.accountDisabled();
+
+    const { key, expiresAt } = await this.tokens.issue(user.id, client);
+    await this.users.recordActivity(user.id);
+    const refreshed = (await this.users.findLiveById(user.id)) ?? user;
+    return { body: { ...this.userWithPerm(refreshed), token: key }, expiresAt };
+  }
+
+  async logout(principal: Principal): Promise<void> {
+    await this.tokens.revoke(principal.tokenId);
+  }
+
+  async currentUser(principal: Principal): Promise<UserWithPermDto> {
+    const user = await this.users.findLiveById(principal.userId);
+    if (!user) throw AuthErrors.inactiveUser();
+    return this.userWithPerm(user);
+  }
+
+  async unlock(username: string): Promise<void> {
+    const user = await this.users.findLoginCandidate('username', username);
+    if (!user) throw AuthErrors.userNotFound();
+    await this.throttle.clear(accountKey(user.id));
+  }
+
+  private userWithPerm(user: UserEntity): UserWithPermDto {
+    const full = this.users.toUserResponse(user);
+    const roles: Role[] = user.isAdmin ? ['admin'] : [];
+    return {
+      user_id: full.user_id,
+      username: full.username,
+      name: full.name,
+      email: full.email,
+      mobile: full.mobile,
+      employee_number: full.employee_number,
+      gender: full.gender,
+      avatar: full.avatar,
+      private_email: full.private_email,
+      position: full.position,
+      is_settled: full.is_settled,
+      is_manager: full.is_manager,
+      is_admin: full.is_admin,
+      is_extern_user: full.is_extern_user,
+      origin_verbose: full.origin_verbose,
+      require_reset_password: full.require_reset_password,
+      has_password: full.has_password,
+      perms: [],
+      roles,
+    };
+  }
+}
+
+function accountKey(userId: number): string {
+  return `u:${userId}`;
+}
+
+function pickIdentifier(dto: LoginDto): Identifier | null {
+  if (dto.username) return { kind: 'username', value: dto.username.toLowerCase() };
+  if (dto.private_email) return { kind: 'private_email', value: dto.private_email };
+  if (dto.mobile) return { kind: 'mobile', value: dto.mobile };
+  return null;
+}

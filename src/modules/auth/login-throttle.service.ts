@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { TransactionRunner } from '../../common/database/transaction-runner';
+import { Clock } from '../../common/time/clock';
+import { LoginThrottleRepository } from './login-throttle.repository';
+import {
+  emptyState,
+  recordFailure,
+  recordSuccess,
+  reserveAttempt,
+  type ThrottlePolicy,
+  type ThrottleState,
+} from './login-throttle.policy';
+
+export type AttemptTicket = { allowed: true } | { allowed: false; retryAfterSeconds: number; locked: boolean };
+
+const MAX_CAS_ROUNDS = 1000;
+
+/** Applies the login throttle policy to stored state, atomically across parallel requests and replicas. */
+@Injectable()
+export class LoginThrottleService {
+  private readonly policy: ThrottlePolicy;
+
+  constructor(
+    private readonly repository: LoginThrottleRepository,
+    private readonly tx: TransactionRunner,
+    private readonly clock: Clock,
+    config: AppConfig,
+  ) {
+    this.policy = {
+      lockoutThreshold: config.login.lockoutThreshold,
+      lockoutMs: config.login.lockoutSeconds * 1000,
+      freeFailures: config.login.freeFailures,
+      delayBaseMs: config.login.delayBaseMs,
+    };
+  }
+
+  async reserve(subjectKey: string): Promise<AttemptTicket> {
+    let outcome: AttemptTicket | undefined;
+    await this.update(subjectKey, (state, now) => {
+      const reservation = reserveAttempt(state, now, this.policy);
+      if (!reservation.allowed) {
+        outcome = {
+          allowed: false,
+          retryAfterSeconds: Math.max(1, Math.ceil(reservation.retryAfterMs / 1000)),
+          locked: reservation.locked,
+        };
+        return null;
+      }
+      outcome = { allowed: true };
+      return reservation.next;
+    });
+    return outcome ?? { allowed: true };
+  }
+
+  async failed(subjectKey: string): Promise<void> {
+    await this.update(subjectKey, (state, now) => recordFailure(state, now, this.policy));
+  }
+
+  async succeeded(subjectKey: string): Promise<void> {
+    await this.update(subjectKey, (state) => recordSuccess(state));
+  }
+
+  async clear(subjectKey: string): Promise<void> {
+    await this.tx.run((manager) => this.repository.delete(manager, subjectKey));
+  }
+
+  /** The same, inside a caller's transaction. */
+  clearWithin(manager: EntityManager, subjectKey: string): Promise<void> {
+    return this.repository.delete(manager, subjectKey);
+  }
+
+  /** Read, decide, compare-and-swap; a lost race re-reads. `decide` returning null means "leave as is". */
+  private async update(
+    subjectKey: string,
+    decide: (state: ThrottleState, now: Date) => ThrottleState | null,
+  ): Promise<void> {
+    for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
+      const done = await this.tx.run(async (manager) => {
+        const now = this.clock.now();
+        const row = await this.repository.find(manager, subjectKey);
+        if (!row) {
+          // Create the row, then decide against it in the next round like every other writer.
+          await this.repository.insertIfAbsent(manager, subjectKey, emptyState(now));
+          return false;
+        }
+        const next = decide(row, now);
+        return next === null || (await this.repository.replace(manager, subjectKey, row.version, next));
+      });
+      if (done) return;
+    }
+    throw new Error(`login throttle for ${subjectKey} kept losing races`);
+  }
+}

@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import type { Request } from 'express';
+import { Strategy } from 'passport-custom';
+import type { Principal } from '../../common/guards/principal';
+import { UsersService } from '../accounts/users.service';
+import { AuthErrors } from './auth.errors';
+import { TokensService } from './tokens.service';
+
+export const SESSION_COOKIE = 'spauthn';
+
+/** `Authorization: Token <key>` (ArkID), else the `spauthn` cookie set at login for browser pages. */
+export function presentedKey(req: Request): string | null {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Token\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw AuthErrors.invalidHeader();
+    return match[1];
+  }
+  const cookies = req.cookies as Record<string, unknown> | undefined;
+  const cookie = cookies?.[SESSION_COOKIE];
+  return typeof cookie === 'string' && cookie.length > 0 ? cookie : null;
+}
+
+@Injectable()
+export class TokenStrategy extends PassportStrategy(Strategy, 'token') {
+  constructor(
+    private readonly tokens: TokensService,
+    private readonly users: UsersService,
+  ) {
+    super();
+  }
+
+  async validate(req: Request): Promise<Principal> {
+    const key = presentedKey(req);
+    if (key === null) throw AuthErrors.notProvided();
+    const token = await this.tokens.authenticate(key);
+    const user = await this.users.findLiveById(token.userId);
+    if (!user || !user.isActive) throw AuthErrors.inactiveUser();
+    if (!user.isAdmin) await this.users.recordActivity(user.id);
+    return { userId: user.id, username: user.username, tokenId: token.id, roles: user.isAdmin ? ['admin'] : [] };
+  }
+}

@@ -1,0 +1,76 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { TransactionRunner } from '../../common/database/transaction-runner';
+import { randomToken, sha256Hex } from '../../common/crypto/secrets';
+import { Clock } from '../../common/time/clock';
+import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
+import { AuthErrors } from './auth.errors';
+import type { ApiTokenEntity } from './entities/api-token.entity';
+import { TokensRepository } from './tokens.repository';
+
+export const TOKEN_KEY_PATTERN = /^[0-9a-f]{64}$/;
+
+/**
+ * API tokens: one per login (device), 256 random bits shown once, stored as SHA-256, ending at an
+ * absolute lifetime or after an idle period, whichever comes first.
+ */
+@Injectable()
+export class TokensService implements OnModuleInit {
+  private readonly idleMs: number;
+  private readonly absoluteMs: number;
+  /** How stale `last_used_at` may get before a request writes it: a small fraction of the idle lifetime. */
+  private readonly touchIntervalMs: number;
+
+  constructor(
+    private readonly tokens: TokensRepository,
+    private readonly tx: TransactionRunner,
+    private readonly hooks: UserLifecycleHooks,
+    private readonly clock: Clock,
+    config: AppConfig,
+  ) {
+    this.idleMs = config.tokens.idleTtlSeconds * 1000;
+    this.absoluteMs = config.tokens.absoluteTtlSeconds * 1000;
+    this.touchIntervalMs = Math.min(60_000, this.idleMs / 10);
+  }
+
+  onModuleInit(): void {
+    this.hooks.onCredentialsRevoked((manager, userId) => this.tokens.deleteAllForUser(manager, userId));
+  }
+
+  async issue(userId: number, client: { userAgent: string; ip: string }): Promise<{ key: string; expiresAt: Date }> {
+    const key = randomToken(32);
+    const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + this.absoluteMs);
+    await this.tx.run((manager) =>
+      this.tokens.insert(manager, {
+        userId,
+        keyHash: sha256Hex(key),
+        lastUsedAt: now,
+        expiresAt,
+        userAgent: client.userAgent.slice(0, 255),
+        ip: client.ip.slice(0, 64),
+      }),
+    );
+    return { key, expiresAt };
+  }
+
+  /** The live token for a key, or the 401 that explains why not. */
+  async authenticate(key: string): Promise<ApiTokenEntity> {
+    if (!TOKEN_KEY_PATTERN.test(key)) throw AuthErrors.invalidToken();
+    const token = await this.tokens.findByKeyHash(sha256Hex(key));
+    if (!token) throw AuthErrors.invalidToken();
+    const now = this.clock.now().getTime();
+    if (token.expiresAt.getTime() <= now || token.lastUsedAt.getTime() + this.idleMs <= now) {
+      await this.tx.run((manager) => this.tokens.deleteById(manager, token.id));
+      throw AuthErrors.expiredToken();
+    }
+    if (now - token.lastUsedAt.getTime() >= this.touchIntervalMs) {
+      await this.tx.run((manager) => this.tokens.touch(manager, token.id, new Date(now)));
+    }
+    return token;
+  }
+
+  async revoke(tokenId: number): Promise<void> {
+    await this.tx.run((manager) => this.tokens.deleteById(manager, tokenId));
+  }
+}
