@@ -1,9 +1,8 @@
 /** E2E tests over HTTP against the whole app; ARBOR_TEST_DB picks sqlite or mariadb. */
 module.exports = {
+  ...require('./jest.shared.js'),
   rootDir: 'test',
   testRegex: '.*\\.e2e-spec\\.ts$',
-  transform: { '^.+\\.ts$': ['@swc/jest', require('./swc.jest.json')] },
-  testEnvironment: 'node',
   globalSetup: '<rootDir>/harness/global-setup.ts',
   globalTeardown: '<rootDir>/harness/global-teardown.ts',
   testTimeout: 60000,

@@ -1,7 +1,6 @@
 /** Unit tests: *.spec.ts beside the code. */
 module.exports = {
+  ...require('./jest.shared.js'),
   rootDir: 'src',
   testRegex: '.*\\.spec\\.ts$',
-  transform: { '^.+\\.ts$': ['@swc/jest', require('./swc.jest.json')] },
-  testEnvironment: 'node',
 };

@@ -22,7 +22,10 @@ export class AppModule {
         LoggingModule.forRoot(logger),
         // The embedded SQLite database migrates itself; shared MySQL databases are migrated once, by
         // `npm run db:migrate`, before replicas start (see assertSchemaCurrent).
-        TypeOrmModule.forRoot({ ...dataSourceOptions(config), migrationsRun: config.database.kind === 'sqlite' }),
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions(config),
+          migrationsRun: config.database.kind === 'sqlite',
+        }),
         CommonModule,
         AccountsModule,
         AuthModule,

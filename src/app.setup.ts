@@ -47,9 +47,12 @@ function mountApiDocs(app: INestApplication): void {
       .build(),
   );
   // The /siteapi/oneid/ mount repeats every path; document one.
-  for (const path of Object.keys(document.paths)) {
-    if (path.startsWith('/siteapi/oneid/')) delete document.paths[path];
-  }
+  // Paths are written with ArkID's trailing slash, as clients must call them.
+  document.paths = Object.fromEntries(
+    Object.entries(document.paths)
+      .filter(([path]) => !path.startsWith('/siteapi/oneid/'))
+      .map(([path, item]) => [path.endsWith('/') ? path : `${path}/`, item]),
+  );
   SwaggerModule.setup('siteapi/v1/docs', app, document, { jsonDocumentUrl: 'siteapi/v1/docs/openapi.json' });
 }
 
@@ -57,6 +60,8 @@ function mountApiDocs(app: INestApplication): void {
 export async function assertSchemaCurrent(app: INestApplication): Promise<void> {
   const dataSource = app.get(DataSource);
   if (await dataSource.showMigrations()) {
-    throw new Error('The database has pending migrations. Run `npm run db:migrate` (with the same DATABASE_URL) first.');
+    throw new Error(
+      'The database has pending migrations. Run `npm run db:migrate` (with the same DATABASE_URL) first.',
+    );
   }
 }

@@ -43,7 +43,9 @@ async function main(argv: string[]): Promise<number> {
     try {
       if (command === 'migrate') {
         const applied = await dataSource.runMigrations({ transaction: 'each' });
-        console.log(applied.length ? `Applied: ${applied.map((m) => m.name).join(', ')}` : 'Nothing to migrate.');
+        console.log(
+          applied.length ? `Applied: ${applied.map((m) => m.name).join(', ')}` : 'Nothing to migrate.',
+        );
       } else {
         await dataSource.undoLastMigration({ transaction: 'each' });
         console.log('Reverted the most recent migration.');

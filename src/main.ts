@@ -26,7 +26,10 @@ async function bootstrap(): Promise<void> {
   configureApp(app, config, logger);
   await assertSchemaCurrent(app);
   await app.listen(config.port, config.host);
-  logger.info({ port: config.port, database: config.database.kind, base_url: config.baseUrl }, 'Arbor is listening');
+  logger.info(
+    { port: config.port, database: config.database.kind, base_url: config.baseUrl },
+    'Arbor is listening',
+  );
 }
 
 bootstrap().catch((error: unknown) => {

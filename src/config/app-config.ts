@@ -2,8 +2,7 @@ import { config as loadDotenv } from 'dotenv';
 import { validateEnvironment, type EnvironmentSchema, type LogLevel } from './config.schema';
 
 export type DatabaseSettings =
-  | { kind: 'sqlite'; path: string }
-  | { kind: 'mysql'; url: string; poolSize: number };
+  { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string; poolSize: number };
 
 export type TrustProxySetting = boolean | number | string[];
 
@@ -45,7 +44,10 @@ export class AppConfig {
     this.timeZone = e.TIME_ZONE;
     this.adminPassword = e.ADMIN_PASSWORD;
     this.swaggerEnabled = e.SWAGGER_ENABLED;
-    this.tokens = { idleTtlSeconds: e.TOKEN_IDLE_TTL_SECONDS, absoluteTtlSeconds: e.TOKEN_ABSOLUTE_TTL_SECONDS };
+    this.tokens = {
+      idleTtlSeconds: e.TOKEN_IDLE_TTL_SECONDS,
+      absoluteTtlSeconds: e.TOKEN_ABSOLUTE_TTL_SECONDS,
+    };
     this.passwords = { minLength: e.PASSWORD_MIN_LENGTH };
     this.login = {
       lockoutThreshold: e.LOGIN_LOCKOUT_THRESHOLD,

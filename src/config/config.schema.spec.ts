@@ -12,7 +12,10 @@ describe('validateEnvironment', () => {
 
   it('selects MySQL from DATABASE_URL and parses trust proxy lists', () => {
     const config = new AppConfig(
-      validateEnvironment({ DATABASE_URL: 'mysql://u:p@127.0.0.1:3306/arbor', TRUST_PROXY: 'loopback, 10.0.0.0/8' }),
+      validateEnvironment({
+        DATABASE_URL: 'mysql://u:p@127.0.0.1:3306/arbor',
+        TRUST_PROXY: 'loopback, 10.0.0.0/8',
+      }),
     );
     expect(config.database).toEqual({ kind: 'mysql', url: 'mysql://u:p@127.0.0.1:3306/arbor', poolSize: 10 });
     expect(config.trustProxy).toEqual(['loopback', '10.0.0.0/8']);

@@ -48,7 +48,9 @@ export class EnvironmentSchema {
   BASE_URL = 'http://localhost:8000';
 
   /** Express "trust proxy": false, true, a hop count, or a comma list of addresses/CIDRs/presets. */
-  @Matches(/^(false|true|\d+|[0-9a-zA-Z.:/,\s-]+)$/, { message: 'must be false, true, a hop count or a comma list of addresses' })
+  @Matches(/^(false|true|\d+|[0-9a-zA-Z.:/,\s-]+)$/, {
+    message: 'must be false, true, a hop count or a comma list of addresses',
+  })
   TRUST_PROXY = 'false';
 
   @Transform(emptyToUndefined)
@@ -143,7 +145,9 @@ export class EnvironmentSchema {
 
 function describe(errors: ValidationError[]): string[] {
   return errors.flatMap((e) =>
-    Object.values(e.constraints ?? {}).map((message) => `${e.property}: ${message.replace(`${e.property} `, '')}`),
+    Object.values(e.constraints ?? {}).map(
+      (message) => `${e.property}: ${message.replace(`${e.property} `, '')}`,
+    ),
   );
 }
 

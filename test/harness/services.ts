@@ -30,7 +30,12 @@ function findBinary(candidates: string[]): string {
   throw new Error(`none of ${candidates.join(', ')} is installed; run .ci/run or apt-get install the server`);
 }
 
-async function waitFor(check: () => boolean, what: string, child: ChildProcess, timeoutMs = 30000): Promise<void> {
+async function waitFor(
+  check: () => boolean,
+  what: string,
+  child: ChildProcess,
+  timeoutMs = 30000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`);
@@ -51,7 +56,13 @@ export async function startMariaDb(): Promise<RunningService> {
   const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
   execFileSync(
     installDb,
-    ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asRoot],
+    [
+      '--no-defaults',
+      `--datadir=${dataDir}`,
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      ...asRoot,
+    ],
     { stdio: 'ignore' },
   );
   const child = spawn(
@@ -77,7 +88,9 @@ export async function startMariaDb(): Promise<RunningService> {
   child.unref();
   const ping = (): boolean => {
     try {
-      execFileSync(client, ['--no-defaults', `--socket=${socket}`, '-uroot', '-e', 'SELECT 1'], { stdio: 'ignore' });
+      execFileSync(client, ['--no-defaults', `--socket=${socket}`, '-uroot', '-e', 'SELECT 1'], {
+        stdio: 'ignore',
+      });
       return true;
     } catch {
       return false;
@@ -102,7 +115,20 @@ export async function startRedis(): Promise<RunningService> {
   const port = await freePort();
   const child = spawn(
     redis,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+    ],
     { stdio: 'ignore', detached: true },
   );
   child.unref();
@@ -110,7 +136,11 @@ export async function startRedis(): Promise<RunningService> {
   await waitFor(
     () => {
       try {
-        return execFileSync(cli, ['-p', String(port), 'PING']).toString().trim() === 'PONG';
+        return (
+          execFileSync(cli, ['-p', String(port), 'PING'], { stdio: ['ignore', 'pipe', 'ignore'] })
+            .toString()
+            .trim() === 'PONG'
+        );
       } catch {
         return false;
       }

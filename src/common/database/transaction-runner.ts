@@ -42,6 +42,7 @@ export function uniqueViolationIndex(error: unknown): string | null {
 
 /** Converts a Date into the value the driver stores for a datetime column, for hand-built conditions. */
 export function datetimeParameter(dataSource: DataSource, date: Date): Date | string {
-  if (dataSource.options.type === 'better-sqlite3') return date.toISOString().replace('T', ' ').replace('Z', '');
+  if (dataSource.options.type === 'better-sqlite3')
+    return date.toISOString().replace('T', ' ').replace('Z', '');
   return date;
 }

@@ -26,7 +26,12 @@ export function nonFieldError(code: string, message: string): DomainError {
   return new DomainError(code, 400, { non_field_errors: [message] });
 }
 
-export function detailError(code: string, status: number, detail: string, headers?: Record<string, string>): DomainError {
+export function detailError(
+  code: string,
+  status: number,
+  detail: string,
+  headers?: Record<string, string>,
+): DomainError {
   return new DomainError(code, status, { detail }, headers);
 }
 

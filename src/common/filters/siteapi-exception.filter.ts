@@ -49,10 +49,7 @@ export class SiteApiExceptionFilter implements ExceptionFilter {
     const bodyError = asBodyParserError(exception);
     if (bodyError) return { status: bodyError.status, body: { detail: bodyError.detail }, headers: {} };
 
-    this.logger.error(
-      { err: exception, method: req.method, path: req.path },
-      'unhandled error',
-    );
+    this.logger.error({ err: exception, method: req.method, path: req.path }, 'unhandled error');
     return {
       status: 500,
       body: { detail: 'A server error occurred.', request_id: currentRequestId() ?? null },

@@ -18,13 +18,21 @@ describe('pagination', () => {
   });
 
   it('builds absolute links that keep the other query parameters', () => {
-    const page = toPage(req('/siteapi/v1/user/?keyword=a&page=2'), 'https://id.example.com', pageRequest({ page: '2' }), 45, []);
+    const page = toPage(
+      req('/siteapi/v1/user/?keyword=a&page=2'),
+      'https://id.example.com',
+      pageRequest({ page: '2' }),
+      45,
+      [],
+    );
     expect(page.next).toBe('https://id.example.com/siteapi/v1/user/?keyword=a&page=3');
     expect(page.previous).toBe('https://id.example.com/siteapi/v1/user/?keyword=a');
   });
 
   it('answers a page past the end with 404 but allows page 1 of nothing', () => {
     expect(toPage(req('/x/'), 'http://h', pageRequest({}), 0, []).count).toBe(0);
-    expect(() => toPage(req('/x/?page=2'), 'http://h', pageRequest({ page: '2' }), 20, [])).toThrow('common.invalid_page');
+    expect(() => toPage(req('/x/?page=2'), 'http://h', pageRequest({ page: '2' }), 20, [])).toThrow(
+      'common.invalid_page',
+    );
   });
 });

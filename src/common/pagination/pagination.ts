@@ -22,7 +22,8 @@ export function pageRequest(query: Record<string, unknown>): PageRequest {
   const rawPage = query.page;
   let page = 1;
   if (rawPage !== undefined && rawPage !== 'last') {
-    if (typeof rawPage !== 'string' || !/^\d{1,9}$/.test(rawPage) || Number(rawPage) < 1) throw CommonErrors.invalidPage();
+    if (typeof rawPage !== 'string' || !/^\d{1,9}$/.test(rawPage) || Number(rawPage) < 1)
+      throw CommonErrors.invalidPage();
     page = Number(rawPage);
   }
   let pageSize = DEFAULT_PAGE_SIZE;
@@ -34,7 +35,13 @@ export function pageRequest(query: Record<string, unknown>): PageRequest {
 }
 
 /** Checks the page exists and builds absolute next/previous links from the public base URL. */
-export function toPage<T>(req: Request, baseUrl: string, request: PageRequest, count: number, results: T[]): Page<T> {
+export function toPage<T>(
+  req: Request,
+  baseUrl: string,
+  request: PageRequest,
+  count: number,
+  results: T[],
+): Page<T> {
   const lastPage = Math.max(1, Math.ceil(count / request.pageSize));
   if (request.page > lastPage) throw CommonErrors.invalidPage();
   const link = (page: number): string => {

@@ -5,7 +5,9 @@ const formatterIn = (timeZone: string) => new DateTimeFormatter({ timeZone } as 
 
 describe('DateTimeFormatter', () => {
   it('renders Asia/Shanghai with a +08:00 offset', () => {
-    expect(formatterIn('Asia/Shanghai').format(new Date('2026-01-02T20:30:05.123Z'))).toBe('2026-01-03T04:30:05+08:00');
+    expect(formatterIn('Asia/Shanghai').format(new Date('2026-01-02T20:30:05.123Z'))).toBe(
+      '2026-01-03T04:30:05+08:00',
+    );
   });
 
   it('follows daylight saving in zones that have it', () => {

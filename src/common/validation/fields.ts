@@ -40,7 +40,13 @@ function presence(options: Presence): PropertyDecorator[] {
 }
 
 export function StringField(
-  options: Presence & { max: number; min?: number; pattern?: RegExp; patternMessage?: string; trim?: boolean },
+  options: Presence & {
+    max: number;
+    min?: number;
+    pattern?: RegExp;
+    patternMessage?: string;
+    trim?: boolean;
+  },
 ): PropertyDecorator {
   const decorators = [
     ApiProperty({
@@ -58,7 +64,9 @@ export function StringField(
     MaxLength(options.max, { message: `Ensure this field has no more than ${options.max} characters.` }),
   ];
   if (options.min !== undefined) {
-    decorators.push(MinLength(options.min, { message: `Ensure this field has at least ${options.min} characters.` }));
+    decorators.push(
+      MinLength(options.min, { message: `Ensure this field has at least ${options.min} characters.` }),
+    );
   }
   if (options.pattern) {
     decorators.push(Matches(options.pattern, { message: options.patternMessage ?? 'Enter a valid value.' }));
@@ -69,8 +77,15 @@ export function StringField(
 /** An e-mail address; the empty string means "none". */
 export function EmailField(options: Presence = {}): PropertyDecorator {
   return applyDecorators(
-    ApiProperty({ type: String, format: 'email', required: Boolean(options.required), nullable: Boolean(options.nullable) }),
-    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value)),
+    ApiProperty({
+      type: String,
+      format: 'email',
+      required: Boolean(options.required),
+      nullable: Boolean(options.nullable),
+    }),
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' ? value.trim().toLowerCase() : value,
+    ),
     ...presence(options),
     IsString({ message: 'Not a valid string.' }),
     MaxLength(254, { message: 'Ensure this field has no more than 254 characters.' }),
@@ -79,7 +94,9 @@ export function EmailField(options: Presence = {}): PropertyDecorator {
   );
 }
 
-export function IntField(options: Presence & { min: number; max: number; choices?: number[] }): PropertyDecorator {
+export function IntField(
+  options: Presence & { min: number; max: number; choices?: number[] },
+): PropertyDecorator {
   return applyDecorators(
     ApiProperty({
       type: Number,
@@ -113,7 +130,12 @@ export function BoolField(options: Presence = {}): PropertyDecorator {
 /** An ISO-8601 datetime; converted to a Date after validation. */
 export function DateTimeField(options: Presence = {}): PropertyDecorator {
   return applyDecorators(
-    ApiProperty({ type: String, format: 'date-time', required: Boolean(options.required), nullable: Boolean(options.nullable) }),
+    ApiProperty({
+      type: String,
+      format: 'date-time',
+      required: Boolean(options.required),
+      nullable: Boolean(options.nullable),
+    }),
     ...presence(options),
     IsString({ message: 'Datetime has wrong format.' }),
     IsISO8601({ strict: true }, { message: 'Datetime has wrong format. Use ISO-8601.' }),

@@ -17,7 +17,11 @@ export function portable(queryRunner: QueryRunner) {
       isGenerated: true,
       generationStrategy: 'increment',
     }),
-    string: (name: string, length: number, options: Partial<TableColumnOptions> = {}): TableColumnOptions => ({
+    string: (
+      name: string,
+      length: number,
+      options: Partial<TableColumnOptions> = {},
+    ): TableColumnOptions => ({
       name,
       type: 'varchar',
       length: String(length),

@@ -2,10 +2,12 @@ import { DomainError, detailError, fieldError, nonFieldError } from '../../commo
 
 export const AccountErrors = {
   notFound: () => detailError('account.not_found', 404, 'Not found.'),
-  existed: (field: 'username' | 'private_email' | 'mobile') => fieldError(`account.${field}_taken`, field, 'existed'),
+  existed: (field: 'username' | 'private_email' | 'mobile') =>
+    fieldError(`account.${field}_taken`, field, 'existed'),
   usernameImmutable: () => fieldError('account.username_immutable', 'username', 'this field is immutable'),
   weakPassword: (messages: string[]) => new DomainError('account.weak_password', 400, { password: messages }),
-  cannotRemoveSelf: () => nonFieldError('account.cannot_remove_self', 'You cannot delete or disable your own account.'),
+  cannotRemoveSelf: () =>
+    nonFieldError('account.cannot_remove_self', 'You cannot delete or disable your own account.'),
   nodesDoNotExist: (field: string, uids: string[]) =>
     fieldError('account.nodes_missing', field, `${uids.join(', ')} does not exist`),
 };

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AppConfig } from '../../config/app-config';
+import { DomainError } from '../../common/errors/domain-error';
 import { ROOT_LOGGER } from '../../common/logging/logging.module';
 import { UsersService } from './users.service';
 
@@ -33,7 +34,14 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
     if ((await this.users.countLiveUsers()) > 0) return;
     const given = this.config.adminPassword;
     const password = given ?? generatePassword();
-    await this.users.createSuperuser(BOOTSTRAP_ADMIN_USERNAME, password, given === undefined);
+    try {
+      await this.users.createSuperuser(BOOTSTRAP_ADMIN_USERNAME, password, given === undefined);
+    } catch (error) {
+      if (error instanceof DomainError) {
+        throw new Error(`ADMIN_PASSWORD is not acceptable: ${JSON.stringify(error.body)}`, { cause: error });
+      }
+      throw error;
+    }
     this.logger.info({ username: BOOTSTRAP_ADMIN_USERNAME }, 'created the initial superuser');
     if (given === undefined) {
       process.stderr.write(

@@ -2,9 +2,15 @@ import { createHash } from 'node:crypto';
 import * as argon2 from 'argon2';
 import { PasswordHasher, verifyLegacy } from './password-hasher.service';
 
-const legacy = (scheme: 'SSHA' | 'SMD5' | 'SHA' | 'MD5', password: string, salt = Buffer.alloc(0)): string => {
+const legacy = (
+  scheme: 'SSHA' | 'SMD5' | 'SHA' | 'MD5',
+  password: string,
+  salt = Buffer.alloc(0),
+): string => {
   const algorithm = scheme.endsWith('MD5') ? 'md5' : 'sha1';
-  const digest = createHash(algorithm).update(Buffer.concat([Buffer.from(password), salt])).digest();
+  const digest = createHash(algorithm)
+    .update(Buffer.concat([Buffer.from(password), salt]))
+    .digest();
   return `{${scheme}}${Buffer.concat([digest, salt]).toString('base64')}`;
 };
 
@@ -13,7 +19,7 @@ describe('PasswordHasher', () => {
 
   it('hashes with argon2id and the OWASP parameters', async () => {
     const hash = await hasher.hash('s3cret-pass');
-    expect(hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
     await expect(hasher.verify(hash, 's3cret-pass')).resolves.toEqual({ valid: true, needsRehash: false });
     await expect(hasher.verify(hash, 'wrong-pass1')).resolves.toEqual({ valid: false, needsRehash: false });
   });

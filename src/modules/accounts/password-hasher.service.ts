@@ -4,7 +4,12 @@ import * as argon2 from 'argon2';
 import { constantTimeEqual } from '../../common/crypto/secrets';
 
 /** OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane. */
-export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+export const ARGON2_OPTIONS = {
+  type: argon2.argon2id,
+  memoryCost: 19456,
+  timeCost: 2,
+  parallelism: 1,
+} as const;
 
 export interface PasswordCheck {
   valid: boolean;
@@ -30,12 +35,8 @@ export class PasswordHasher {
       return { valid: false, needsRehash: false };
     }
     if (storedHash.startsWith('$argon2')) {
-      let valid = false;
-      try {
-        valid = await argon2.verify(storedHash, password);
-      } catch {
-        valid = false;
-      }
+      // A malformed stored hash makes argon2 throw; it can never match.
+      const valid = await argon2.verify(storedHash, password).catch(() => false);
       return { valid, needsRehash: valid && argon2.needsRehash(storedHash, ARGON2_OPTIONS) };
     }
     // Legacy hashes are cheap to check; spend the argon2 time anyway so timing does not tell them apart.

@@ -21,7 +21,10 @@ export class ProfileController {
 
   @Patch()
   @ApiOkResponse({ type: UserProfileResponseDto })
-  update(@CurrentPrincipal() principal: Principal, @Body() dto: UpdateProfileDto): Promise<UserProfileResponseDto> {
+  update(
+    @CurrentPrincipal() principal: Principal,
+    @Body() dto: UpdateProfileDto,
+  ): Promise<UserProfileResponseDto> {
     return this.users.updateProfile(principal.userId, dto);
   }
 }

@@ -38,6 +38,8 @@ describe('parseUserListQuery', () => {
     );
     expect(() => parseUserListQuery({ gender: '7' })).toThrow(expect.objectContaining({ status: 400 }));
     expect(() => parseUserListQuery({ user_ids: '1 x' })).toThrow(expect.objectContaining({ status: 400 }));
-    expect(() => parseUserListQuery({ keyword: ['a', 'b'] })).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => parseUserListQuery({ keyword: ['a', 'b'] })).toThrow(
+      expect.objectContaining({ status: 400 }),
+    );
   });
 });

@@ -41,9 +41,12 @@ const MAX_LIST_ITEMS = 1000;
 function single(query: Record<string, unknown>, key: string): string | undefined {
   const value = query[key];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new DomainError('common.validation', 400, { [key]: ['Expected a single value.'] });
+  if (typeof value !== 'string')
+    throw new DomainError('common.validation', 400, { [key]: ['Expected a single value.'] });
   if (value.length > 1024) {
-    throw new DomainError('common.validation', 400, { [key]: ['Ensure this value has no more than 1024 characters.'] });
+    throw new DomainError('common.validation', 400, {
+      [key]: ['Ensure this value has no more than 1024 characters.'],
+    });
   }
   return value;
 }
@@ -66,7 +69,9 @@ function listParam(query: Record<string, unknown>, key: string): string[] | unde
   if (raw === undefined) return undefined;
   const items = raw.split(/[\s,]+/).filter(Boolean);
   if (items.length > MAX_LIST_ITEMS) {
-    throw new DomainError('common.validation', 400, { [key]: [`Ensure this list has no more than ${MAX_LIST_ITEMS} items.`] });
+    throw new DomainError('common.validation', 400, {
+      [key]: [`Ensure this list has no more than ${MAX_LIST_ITEMS} items.`],
+    });
   }
   return items;
 }
@@ -83,7 +88,8 @@ export function parseUserListQuery(query: Record<string, unknown>): UserListFilt
   }
   const gender = single(query, 'gender');
   if (gender !== undefined && gender !== '') {
-    if (!/^[0-2]$/.test(gender)) throw new DomainError('common.validation', 400, { gender: ['Select a valid choice.'] });
+    if (!/^[0-2]$/.test(gender))
+      throw new DomainError('common.validation', 400, { gender: ['Select a valid choice.'] });
     filter.gender = Number(gender);
   }
   filter.createdGte = dateParam(query, 'created__gte');
@@ -103,7 +109,8 @@ export function parseUserListQuery(query: Record<string, unknown>): UserListFilt
     const descending = term.startsWith('-');
     const name = descending ? term.slice(1) : term;
     const column = (SORT_COLUMNS as Record<string, SortColumn>)[name];
-    if (!column) throw new DomainError('account.invalid_sort', 400, { sort: `Invalid order_by argument: '${term}'` });
+    if (!column)
+      throw new DomainError('account.invalid_sort', 400, { sort: `Invalid order_by argument: '${term}'` });
     filter.sort.push({ column, descending });
   }
   return filter;

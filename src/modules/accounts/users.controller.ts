@@ -56,13 +56,19 @@ export class UsersController {
 
   @Delete(':username')
   @HttpCode(204)
-  async remove(@Param('username', UsernamePipe) username: string, @CurrentPrincipal() principal: Principal): Promise<void> {
+  async remove(
+    @Param('username', UsernamePipe) username: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<void> {
     await this.users.remove(username, principal.userId);
   }
 
   @Patch(':username/password')
   @ApiOperation({ summary: "Set a user's password (ends all of its sessions)" })
-  async setPassword(@Param('username', UsernamePipe) username: string, @Body() dto: SetPasswordDto): Promise<object> {
+  async setPassword(
+    @Param('username', UsernamePipe) username: string,
+    @Body() dto: SetPasswordDto,
+  ): Promise<object> {
     await this.users.setPassword(username, dto);
     return {};
   }

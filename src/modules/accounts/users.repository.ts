@@ -54,7 +54,10 @@ export class UsersRepository {
     for (const field of Object.keys(columns) as UniqueField[]) {
       const value = values[field];
       if (value === undefined || value === null) continue;
-      const holder = await this.repo(manager).findOne({ select: { id: true }, where: { [columns[field]]: value } });
+      const holder = await this.repo(manager).findOne({
+        select: { id: true },
+        where: { [columns[field]]: value },
+      });
       if (holder && holder.id !== exceptUserId) return field;
     }
     return null;
@@ -89,20 +92,22 @@ export class UsersRepository {
       .where('id = :userId', { userId })
       .andWhere(
         new Brackets((qb) =>
-          qb
-            .where('last_active_time IS NULL')
-            .orWhere('last_active_time < :threshold', {
-              threshold: datetimeParameter(this.dataSource, new Date(now.getTime() - minIntervalMs)),
-            }),
+          qb.where('last_active_time IS NULL').orWhere('last_active_time < :threshold', {
+            threshold: datetimeParameter(this.dataSource, new Date(now.getTime() - minIntervalMs)),
+          }),
         ),
       )
       .execute();
   }
 
   async listEmployees(filter: UserListFilter, page: PageRequest): Promise<[UserEntity[], number]> {
-    const qb = this.repo().createQueryBuilder('u').where('u.deleted_at IS NULL').andWhere('u.is_admin = :no', { no: false });
+    const qb = this.repo()
+      .createQueryBuilder('u')
+      .where('u.deleted_at IS NULL')
+      .andWhere('u.is_admin = :no', { no: false });
     this.applyFilter(qb, filter);
-    for (const { column, descending } of filter.sort) qb.addOrderBy(`u.${column}`, descending ? 'DESC' : 'ASC');
+    for (const { column, descending } of filter.sort)
+      qb.addOrderBy(`u.${column}`, descending ? 'DESC' : 'ASC');
     qb.addOrderBy('u.id', 'ASC');
     return qb.skip(page.offset).take(page.pageSize).getManyAndCount();
   }
@@ -130,17 +135,22 @@ export class UsersRepository {
       }
     }
     if (filter.gender !== undefined) qb.andWhere('u.gender = :gender', { gender: filter.gender });
-    if (filter.createdGte) qb.andWhere('u.created_at >= :createdGte', { createdGte: date(filter.createdGte) });
-    if (filter.createdLte) qb.andWhere('u.created_at <= :createdLte', { createdLte: date(filter.createdLte) });
+    if (filter.createdGte)
+      qb.andWhere('u.created_at >= :createdGte', { createdGte: date(filter.createdGte) });
+    if (filter.createdLte)
+      qb.andWhere('u.created_at <= :createdLte', { createdLte: date(filter.createdLte) });
     if (filter.lastActiveGte) {
       qb.andWhere('u.last_active_time >= :lastActiveGte', { lastActiveGte: date(filter.lastActiveGte) });
     }
     if (filter.lastActiveLte) {
       qb.andWhere('u.last_active_time <= :lastActiveLte', { lastActiveLte: date(filter.lastActiveLte) });
     }
-    if (filter.userIds) qb.andWhere(filter.userIds.length ? 'u.id IN (:...userIds)' : '1 = 0', { userIds: filter.userIds });
+    if (filter.userIds)
+      qb.andWhere(filter.userIds.length ? 'u.id IN (:...userIds)' : '1 = 0', { userIds: filter.userIds });
     if (filter.usernames) {
-      qb.andWhere(filter.usernames.length ? 'u.username IN (:...usernames)' : '1 = 0', { usernames: filter.usernames });
+      qb.andWhere(filter.usernames.length ? 'u.username IN (:...usernames)' : '1 = 0', {
+        usernames: filter.usernames,
+      });
     }
   }
 }

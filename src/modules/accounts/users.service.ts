@@ -14,11 +14,7 @@ import type {
   UpdateUserDto,
   UserFieldsDto,
 } from './dto/user-input.dto';
-import type {
-  EmployeeResponseDto,
-  UserProfileResponseDto,
-  UserResponseDto,
-} from './dto/user-response.dto';
+import type { EmployeeResponseDto, UserProfileResponseDto, UserResponseDto } from './dto/user-response.dto';
 import { type UserEntity, UserOrigin } from './entities/user.entity';
 import { PasswordHasher } from './password-hasher.service';
 import { passwordProblems } from './password-policy';
@@ -62,7 +58,13 @@ export class UsersService {
     const filter = parseUserListQuery(query);
     const page = pageRequest(query);
     const [rows, count] = await this.users.listEmployees(filter, page);
-    return toPage(req, this.config.baseUrl, page, count, rows.map((u) => toEmployeeResponse(u, this.dates)));
+    return toPage(
+      req,
+      this.config.baseUrl,
+      page,
+      count,
+      rows.map((u) => toEmployeeResponse(u, this.dates)),
+    );
   }
 
   async getEmployee(username: string): Promise<EmployeeResponseDto> {
@@ -75,11 +77,16 @@ export class UsersService {
       if (uids && uids.length > 0) throw AccountErrors.nodesDoNotExist(field, uids);
     }
     const fields = dto.user;
-    const passwordHash = fields.password === undefined ? null : await this.hashChosenPassword(fields.password, fields.username);
+    const passwordHash =
+      fields.password === undefined ? null : await this.hashChosenPassword(fields.password, fields.username);
     const user = await this.writeUnique(async (manager) => {
       const values = normalizedUniqueValues(fields);
       await this.assertNoConflict(manager, values);
-      const draft: Partial<UserEntity> = { username: fields.username, origin: UserOrigin.Admin, passwordHash };
+      const draft: Partial<UserEntity> = {
+        username: fields.username,
+        origin: UserOrigin.Admin,
+        passwordHash,
+      };
       applyWritableFields(draft, fields);
       return this.users.insert(manager, draft);
     });
@@ -194,7 +201,12 @@ export class UsersService {
     return this.writeUnique(async (manager) => {
       const existing = await this.users.findLiveByUsername(username, manager);
       if (existing) {
-        Object.assign(existing, { isAdmin: true, isActive: true, passwordHash, requireResetPassword: requireReset });
+        Object.assign(existing, {
+          isAdmin: true,
+          isActive: true,
+          passwordHash,
+          requireResetPassword: requireReset,
+        });
         const saved = await this.users.save(manager, existing);
         await this.hooks.revokeCredentials(manager, saved.id);
         return saved;

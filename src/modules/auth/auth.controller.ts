@@ -1,5 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AdminOnly, CurrentPrincipal, Public } from '../../common/decorators/auth.decorators';
 import type { Principal } from '../../common/guards/principal';
@@ -25,7 +31,10 @@ export class AuthController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<UserWithPermWithTokenDto> {
-    const { body, expiresAt } = await this.auth.login(dto, { ip: req.ip ?? '', userAgent: req.get('user-agent') ?? '' });
+    const { body, expiresAt } = await this.auth.login(dto, {
+      ip: req.ip ?? '',
+      userAgent: req.get('user-agent') ?? '',
+    });
     res.cookie(SESSION_COOKIE, body.token, {
       httpOnly: true,
       sameSite: 'lax',
@@ -40,7 +49,10 @@ export class AuthController {
   @HttpCode(200)
   @ApiBearerAuth('Token')
   @ApiOperation({ summary: 'Revoke the presented token (sign out this session)' })
-  async revoke(@CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response): Promise<object> {
+  async revoke(
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<object> {
     await this.auth.logout(principal);
     res.clearCookie(SESSION_COOKIE, { path: '/' });
     return {};

@@ -4,7 +4,10 @@ export const AuthErrors = {
   /** The same body for an unknown account and a wrong password. */
   badCredentials: () => nonFieldError('auth.bad_credentials', 'Unable to log in with provided credentials.'),
   missingCredentials: () =>
-    nonFieldError('auth.missing_credentials', 'Must include "username", "private_email" or "mobile", and "password".'),
+    nonFieldError(
+      'auth.missing_credentials',
+      'Must include "username", "private_email" or "mobile", and "password".',
+    ),
   accountDisabled: () => nonFieldError('auth.account_disabled', 'User account is disabled.'),
   locked: (retryAfterSeconds: number) =>
     detailError(
@@ -15,7 +18,8 @@ export const AuthErrors = {
     ),
   throttled: (retryAfterSeconds: number) => CommonErrors.throttled(retryAfterSeconds),
   invalidToken: () => detailError('auth.invalid_token', 401, 'Invalid token.'),
-  invalidHeader: () => detailError('auth.invalid_header', 401, 'Invalid token header. Expected "Token <key>".'),
+  invalidHeader: () =>
+    detailError('auth.invalid_header', 401, 'Invalid token header. Expected "Token <key>".'),
   expiredToken: () => detailError('auth.expired_token', 401, 'Token has expired.'),
   inactiveUser: () => detailError('auth.inactive_user', 401, 'User inactive or deleted.'),
   userNotFound: () => detailError('auth.user_not_found', 404, 'Not found.'),

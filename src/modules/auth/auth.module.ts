@@ -8,7 +8,12 @@ import { AuthService } from './auth.service';
 import { LoginThrottleRepository } from './login-throttle.repository';
 import { LoginThrottleService } from './login-throttle.service';
 import { PrincipalGuard } from './principal.guard';
-import { MemoryRateLimiter, RATE_LIMITER, type RateLimiter, RedisRateLimiter } from './rate-limit/ip-rate-limiter';
+import {
+  MemoryRateLimiter,
+  RATE_LIMITER,
+  type RateLimiter,
+  RedisRateLimiter,
+} from './rate-limit/ip-rate-limiter';
 import { TokenStrategy } from './token.strategy';
 import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';

@@ -34,7 +34,10 @@ export class AuthService implements OnModuleInit {
     this.hooks.onRemoved((manager, userId) => this.throttle.clearWithin(manager, accountKey(userId)));
   }
 
-  async login(dto: LoginDto, client: ClientInfo): Promise<{ body: UserWithPermWithTokenDto; expiresAt: Date }> {
+  async login(
+    dto: LoginDto,
+    client: ClientInfo,
+  ): Promise<{ body: UserWithPermWithTokenDto; expiresAt: Date }> {
     const identifier = pickIdentifier(dto);
     if (!identifier || !dto.password) throw AuthErrors.missingCredentials();
 
@@ -44,10 +47,14 @@ export class AuthService implements OnModuleInit {
 
     const user = await this.users.findLoginCandidate(identifier.kind, identifier.value);
     // Unknown identifiers are throttled like accounts, so lockouts do not reveal which accounts exist.
-    const subjectKey = user ? accountKey(user.id) : `i:${sha256Hex(`${identifier.kind}:${identifier.value}`)}`;
+    const subjectKey = user
+      ? accountKey(user.id)
+      : `i:${sha256Hex(`${identifier.kind}:${identifier.value}`)}`;
     const ticket = await this.throttle.reserve(subjectKey);
     if (!ticket.allowed) {
-      throw ticket.locked ? AuthErrors.locked(ticket.retryAfterSeconds) : AuthErrors.throttled(ticket.retryAfterSeconds);
+      throw ticket.locked
+        ? AuthErrors.locked(ticket.retryAfterSeconds)
+        : AuthErrors.throttled(ticket.retryAfterSeconds);
     }
 
     const valid = await this.users.verifyPassword(user, dto.password);

@@ -8,7 +8,12 @@ import {
   type ThrottleState,
 } from './login-throttle.policy';
 
-const policy: ThrottlePolicy = { lockoutThreshold: 5, lockoutMs: 900_000, freeFailures: 3, delayBaseMs: 1000 };
+const policy: ThrottlePolicy = {
+  lockoutThreshold: 5,
+  lockoutMs: 900_000,
+  freeFailures: 3,
+  delayBaseMs: 1000,
+};
 const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms);
 
 function fail(state: ThrottleState, now: Date, p = policy): ThrottleState {
@@ -34,7 +39,11 @@ describe('login throttle policy', () => {
     let s = emptyState(at(0));
     for (let i = 0; i < 5; i++) s = fail(s, at(0), p);
     expect(s.lockedUntil).toEqual(at(900_000));
-    expect(reserveAttempt(s, at(1000), p)).toMatchObject({ allowed: false, locked: true, retryAfterMs: 899_000 });
+    expect(reserveAttempt(s, at(1000), p)).toMatchObject({
+      allowed: false,
+      locked: true,
+      retryAfterMs: 899_000,
+    });
     const r = reserveAttempt(s, at(900_000), p);
     expect(r.allowed && r.next.failures).toBe(1);
   });

@@ -25,7 +25,8 @@ export interface ThrottlePolicy {
   delayBaseMs: number;
 }
 
-export type Reservation = { allowed: true; next: ThrottleState } | { allowed: false; retryAfterMs: number; locked: boolean };
+export type Reservation =
+  { allowed: true; next: ThrottleState } | { allowed: false; retryAfterMs: number; locked: boolean };
 
 export function emptyState(now: Date): ThrottleState {
   return { failures: 0, nextAttemptAt: null, lockedUntil: null, windowStartedAt: now, windowFailures: 0 };
@@ -69,7 +70,12 @@ export function reserveAttempt(state: ThrottleState, now: Date, policy: Throttle
 /** The reserved attempt failed: it stays counted; reaching the threshold locks. */
 export function recordFailure(state: ThrottleState, now: Date, policy: ThrottlePolicy): ThrottleState {
   if (state.failures < policy.lockoutThreshold) return state;
-  return { ...state, failures: 0, nextAttemptAt: null, lockedUntil: new Date(now.getTime() + policy.lockoutMs) };
+  return {
+    ...state,
+    failures: 0,
+    nextAttemptAt: null,
+    lockedUntil: new Date(now.getTime() + policy.lockoutMs),
+  };
 }
 
 /** The reserved attempt succeeded: it is refunded and the consecutive count starts over. */

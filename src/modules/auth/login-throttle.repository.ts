@@ -28,8 +28,16 @@ export class LoginThrottleRepository {
   }
 
   /** Compare-and-swap on `version`: true when this writer's view was current and the row changed. */
-  async replace(manager: EntityManager, subjectKey: string, version: number, state: ThrottleState): Promise<boolean> {
-    const result = await this.repo(manager).update({ subjectKey, version }, { ...state, version: version + 1 });
+  async replace(
+    manager: EntityManager,
+    subjectKey: string,
+    version: number,
+    state: ThrottleState,
+  ): Promise<boolean> {
+    const result = await this.repo(manager).update(
+      { subjectKey, version },
+      { ...state, version: version + 1 },
+    );
     return (result.affected ?? 0) > 0;
   }
 

@@ -13,7 +13,8 @@ import {
   type ThrottleState,
 } from './login-throttle.policy';
 
-export type AttemptTicket = { allowed: true } | { allowed: false; retryAfterSeconds: number; locked: boolean };
+export type AttemptTicket =
+  { allowed: true } | { allowed: false; retryAfterSeconds: number; locked: boolean };
 
 const MAX_CAS_ROUNDS = 1000;
 

@@ -27,7 +27,7 @@ export class PrincipalGuard extends AuthGuard('token') {
   }
 
   override handleRequest<TUser = Principal>(error: unknown, user: TUser | false): TUser {
-    if (error) throw error;
+    if (error instanceof Error) throw error;
     if (!user) throw AuthErrors.notProvided();
     return user;
   }

@@ -38,6 +38,11 @@ export class TokenStrategy extends PassportStrategy(Strategy, 'token') {
     const user = await this.users.findLiveById(token.userId);
     if (!user || !user.isActive) throw AuthErrors.inactiveUser();
     if (!user.isAdmin) await this.users.recordActivity(user.id);
-    return { userId: user.id, username: user.username, tokenId: token.id, roles: user.isAdmin ? ['admin'] : [] };
+    return {
+      userId: user.id,
+      username: user.username,
+      tokenId: token.id,
+      roles: user.isAdmin ? ['admin'] : [],
+    };
   }
 }

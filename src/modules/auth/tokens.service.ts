@@ -37,7 +37,10 @@ export class TokensService implements OnModuleInit {
     this.hooks.onCredentialsRevoked((manager, userId) => this.tokens.deleteAllForUser(manager, userId));
   }
 
-  async issue(userId: number, client: { userAgent: string; ip: string }): Promise<{ key: string; expiresAt: Date }> {
+  async issue(
+    userId: number,
+    client: { userAgent: string; ip: string },
+  ): Promise<{ key: string; expiresAt: Date }> {
     const key = randomToken(32);
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + this.absoluteMs);

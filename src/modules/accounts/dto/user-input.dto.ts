@@ -102,7 +102,9 @@ export class CreateUserDto {
 export class UpdateUserDto extends PartialType(UserFieldsDto) {}
 
 /** PATCH ucenter/profile/: what a user may change about themselves (contact addresses go through verification). */
-export class UpdateProfileDto extends PartialType(PickType(UserFieldsDto, ['name', 'gender', 'avatar', 'remark'] as const)) {}
+export class UpdateProfileDto extends PartialType(
+  PickType(UserFieldsDto, ['name', 'gender', 'avatar', 'remark'] as const),
+) {}
 
 /** PATCH user/{username}/password/ (admin). */
 export class SetPasswordDto {

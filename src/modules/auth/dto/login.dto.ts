@@ -40,5 +40,6 @@ export class UserWithPermDto {
 }
 
 export class UserWithPermWithTokenDto extends UserWithPermDto {
-  @ApiProperty({ description: 'The API key for `Authorization: Token <key>`; shown only here.' }) token!: string;
+  @ApiProperty({ description: 'The API key for `Authorization: Token <key>`; shown only here.' })
+  token!: string;
 }
