@@ -70,6 +70,8 @@ export class Foundation1763800000000 implements MigrationInterface {
         columns: [
           c.string('subject_key', 80, { isPrimary: true }),
           c.int('failures', { default: 0 }),
+          c.int('pending', { default: 0 }),
+          c.datetime('pending_until', { isNullable: true }),
           c.datetime('next_attempt_at', { isNullable: true }),
           c.datetime('locked_until', { isNullable: true }),
           c.datetime('window_started_at'),

@@ -67,8 +67,8 @@ export class AuthService implements OnModuleInit {
 
     const { key, expiresAt } = await this.tokens.issue(user.id, client);
     await this.users.recordActivity(user.id);
-    const refreshed = (await this.users.findLiveById(user.id)) ?? user;
-    return { body: { ...this.userWithPerm(refreshed), token: key }, expiresAt };
+    user.lastActiveTime ??= new Date();
+    return { body: { ...this.userWithPerm(user), token: key }, expiresAt };
   }
 
   async logout(principal: Principal): Promise<void> {

@@ -24,14 +24,15 @@ function fail(state: ThrottleState, now: Date, p = policy): ThrottleState {
 
 describe('login throttle policy', () => {
   it('allows free failures, then doubles the wait', () => {
+    const p = { ...policy, lockoutThreshold: 10 };
     let s = emptyState(at(0));
-    for (let i = 0; i < 3; i++) s = fail(s, at(0));
+    for (let i = 0; i < 3; i++) s = fail(s, at(0), p);
     expect(s.nextAttemptAt).toBeNull();
-    s = fail(s, at(0));
+    s = fail(s, at(0), p);
     expect(s.nextAttemptAt).toEqual(at(1000));
-    expect(reserveAttempt(s, at(500), policy)).toEqual({ allowed: false, retryAfterMs: 500, locked: false });
-    const r = reserveAttempt(s, at(1000), policy);
-    expect(r.allowed && r.next.nextAttemptAt).toEqual(at(3000));
+    expect(reserveAttempt(s, at(500), p)).toEqual({ allowed: false, retryAfterMs: 500, locked: false });
+    s = fail(s, at(1000), p);
+    expect(s.nextAttemptAt).toEqual(at(3000));
   });
 
   it('locks after the threshold and unlocks when the lock runs out', () => {
@@ -45,7 +46,7 @@ describe('login throttle policy', () => {
       retryAfterMs: 899_000,
     });
     const r = reserveAttempt(s, at(900_000), p);
-    expect(r.allowed && r.next.failures).toBe(1);
+    expect(r.allowed && r.next.pending).toBe(1);
   });
 
   it('never lets parallel reservations exceed the threshold', () => {
@@ -60,12 +61,41 @@ describe('login throttle policy', () => {
       }
     }
     expect(allowed).toBe(5);
+    for (let i = 0; i < 5; i++) s = recordFailure(s, at(10), p);
+    expect(s).toMatchObject({ pending: 0, lockedUntil: at(900_010) });
+  });
+
+  it('lets parallel correct logins of one account through (no delay from reservations alone)', () => {
+    let s = emptyState(at(0));
+    for (let i = 0; i < 32; i++) {
+      const r = reserveAttempt(s, at(0), { ...policy, lockoutThreshold: 100 });
+      if (!r.allowed) throw new Error(`attempt ${i} refused`);
+      s = r.next;
+    }
+    for (let i = 0; i < 32; i++) s = recordSuccess(s);
+    expect(s).toMatchObject({ pending: 0, failures: 0, windowFailures: 0 });
+  });
+
+  it('forgets reservations of requests that never finished', () => {
+    const p = { ...policy, lockoutThreshold: 2 };
+    let s = emptyState(at(0));
+    for (let i = 0; i < 2; i++) {
+      const r = reserveAttempt(s, at(0), p);
+      if (r.allowed) s = r.next;
+    }
+    expect(reserveAttempt(s, at(1000), p).allowed).toBe(false);
+    expect(reserveAttempt(s, at(61_000), p).allowed).toBe(true);
   });
 
   it('refunds a successful attempt', () => {
     const r = reserveAttempt(emptyState(at(0)), at(0), policy);
     if (!r.allowed) throw new Error('allowed');
-    expect(recordSuccess(r.next)).toMatchObject({ failures: 0, windowFailures: 0, nextAttemptAt: null });
+    expect(recordSuccess(r.next)).toMatchObject({
+      failures: 0,
+      pending: 0,
+      windowFailures: 0,
+      nextAttemptAt: null,
+    });
   });
 
   it('caps counted attempts at 100 an hour whatever the settings', () => {

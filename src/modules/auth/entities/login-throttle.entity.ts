@@ -13,6 +13,12 @@ export class LoginThrottleEntity {
   @Column({ type: 'int', default: 0 })
   failures!: number;
 
+  @Column({ type: 'int', default: 0 })
+  pending!: number;
+
+  @Column({ name: 'pending_until', type: 'datetime', nullable: true })
+  pendingUntil!: Date | null;
+
   @Column({ name: 'next_attempt_at', type: 'datetime', nullable: true })
   nextAttemptAt!: Date | null;
 
