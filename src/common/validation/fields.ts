@@ -1,6 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsDefined,
@@ -16,7 +15,7 @@ import {
   MinLength,
   ValidateIf,
 } from 'class-validator';
-import { ToBool, ToInt, Trim } from '../transforms/input.transforms';
+import { Lowercase, ToBool, ToInt, Trim } from '../transforms/input.transforms';
 
 /**
  * Field decorators for request DTOs: one place for DRF-style messages, presence rules and the
@@ -83,9 +82,7 @@ export function EmailField(options: Presence = {}): PropertyDecorator {
       required: Boolean(options.required),
       nullable: Boolean(options.nullable),
     }),
-    Transform(({ value }: { value: unknown }) =>
-      typeof value === 'string' ? value.trim().toLowerCase() : value,
-    ),
+    Lowercase(),
     ...presence(options),
     IsString({ message: 'Not a valid string.' }),
     MaxLength(254, { message: 'Ensure this field has no more than 254 characters.' }),

@@ -83,9 +83,14 @@ export class UsersRepository {
     return this.repo(manager).count({ where: { deletedAt: IsNull(), isAdmin: true, isActive: true } });
   }
 
-  /** Records activity at most once per `minIntervalMs`, so busy sessions do not write on every request. */
-  async touchLastActive(userId: number, now: Date, minIntervalMs: number): Promise<void> {
-    await this.repo()
+  /** Sets the activity time unless another replica set it within `minIntervalMs`. */
+  async touchLastActive(
+    manager: EntityManager,
+    userId: number,
+    now: Date,
+    minIntervalMs: number,
+  ): Promise<void> {
+    await this.repo(manager)
       .createQueryBuilder()
       .update(UserEntity)
       .set({ lastActiveTime: now })

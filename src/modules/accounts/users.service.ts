@@ -181,8 +181,15 @@ export class UsersService {
     return check.valid;
   }
 
-  recordActivity(userId: number): Promise<void> {
-    return this.users.touchLastActive(userId, this.clock.now(), LAST_ACTIVE_INTERVAL_MS);
+  /** Records activity at most once per interval, so busy sessions do not write on every request. */
+  async recordActivity(user: UserEntity): Promise<void> {
+    const now = this.clock.now();
+    if (user.lastActiveTime && now.getTime() - user.lastActiveTime.getTime() < LAST_ACTIVE_INTERVAL_MS)
+      return;
+    await this.tx.run((manager) =>
+      this.users.touchLastActive(manager, user.id, now, LAST_ACTIVE_INTERVAL_MS),
+    );
+    user.lastActiveTime = now;
   }
 
   toUserResponse(user: UserEntity): UserResponseDto {

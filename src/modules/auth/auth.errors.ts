@@ -22,7 +22,6 @@ export const AuthErrors = {
     detailError('auth.invalid_header', 401, 'Invalid token header. Expected "Token <key>".'),
   expiredToken: () => detailError('auth.expired_token', 401, 'Token has expired.'),
   inactiveUser: () => detailError('auth.inactive_user', 401, 'User inactive or deleted.'),
-  userNotFound: () => detailError('auth.user_not_found', 404, 'Not found.'),
   notProvided: () => CommonErrors.unauthenticated(),
   forbidden: () => CommonErrors.forbidden(),
 };

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { sha256Hex } from '../../common/crypto/secrets';
+import { CommonErrors } from '../../common/errors/domain-error';
 import type { Principal, Role } from '../../common/guards/principal';
 import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
 import { UsersService } from '../accounts/users.service';
@@ -66,8 +67,7 @@ export class AuthService implements OnModuleInit {
     if (!user.isActive) throw AuthErrors.accountDisabled();
 
     const { key, expiresAt } = await this.tokens.issue(user.id, client);
-    await this.users.recordActivity(user.id);
-    user.lastActiveTime ??= new Date();
+    await this.users.recordActivity(user);
     return { body: { ...this.userWithPerm(user), token: key }, expiresAt };
   }
 
@@ -83,7 +83,7 @@ export class AuthService implements OnModuleInit {
 
   async unlock(username: string): Promise<void> {
     const user = await this.users.findLoginCandidate('username', username);
-    if (!user) throw AuthErrors.userNotFound();
+    if (!user) throw CommonErrors.notFound();
     await this.throttle.clear(accountKey(user.id));
   }
 

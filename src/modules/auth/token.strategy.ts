@@ -37,7 +37,7 @@ export class TokenStrategy extends PassportStrategy(Strategy, 'token') {
     const token = await this.tokens.authenticate(key);
     const user = await this.users.findLiveById(token.userId);
     if (!user || !user.isActive) throw AuthErrors.inactiveUser();
-    if (!user.isAdmin) await this.users.recordActivity(user.id);
+    if (!user.isAdmin) await this.users.recordActivity(user);
     return {
       userId: user.id,
       username: user.username,
