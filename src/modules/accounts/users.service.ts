@@ -183,13 +183,21 @@ export class UsersService {
 
   /** Records activity at most once per interval, so busy sessions do not write on every request. */
   async recordActivity(user: UserEntity): Promise<void> {
+    if (!this.activityDue(user)) return;
+    await this.tx.run((manager) => this.recordActivityWithin(manager, user));
+  }
+
+  /** The same, inside a caller's transaction. */
+  async recordActivityWithin(manager: EntityManager, user: UserEntity): Promise<void> {
+    if (!this.activityDue(user)) return;
     const now = this.clock.now();
-    if (user.lastActiveTime && now.getTime() - user.lastActiveTime.getTime() < LAST_ACTIVE_INTERVAL_MS)
-      return;
-    await this.tx.run((manager) =>
-      this.users.touchLastActive(manager, user.id, now, LAST_ACTIVE_INTERVAL_MS),
-    );
+    await this.users.touchLastActive(manager, user.id, now, LAST_ACTIVE_INTERVAL_MS);
     user.lastActiveTime = now;
+  }
+
+  private activityDue(user: UserEntity): boolean {
+    const last = user.lastActiveTime;
+    return !last || this.clock.now().getTime() - last.getTime() >= LAST_ACTIVE_INTERVAL_MS;
   }
 
   toUserResponse(user: UserEntity): UserResponseDto {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { sha256Hex } from '../../common/crypto/secrets';
+import { TransactionRunner } from '../../common/database/transaction-runner';
 import { CommonErrors } from '../../common/errors/domain-error';
 import type { Principal, Role } from '../../common/guards/principal';
 import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
@@ -29,6 +30,7 @@ export class AuthService implements OnModuleInit {
     private readonly hooks: UserLifecycleHooks,
     @Inject(RATE_LIMITER) private readonly ipLimiter: RateLimiter,
     private readonly config: AppConfig,
+    private readonly tx: TransactionRunner,
   ) {}
 
   onModuleInit(): void {
@@ -63,12 +65,16 @@ export class AuthService implements OnModuleInit {
       await this.throttle.failed(subjectKey);
       throw AuthErrors.badCredentials();
     }
-    await this.throttle.succeeded(subjectKey);
-    if (!user.isActive) throw AuthErrors.accountDisabled();
-
-    const { key, expiresAt } = await this.tokens.issue(user.id, client);
-    await this.users.recordActivity(user);
-    return { body: { ...this.userWithPerm(user), token: key }, expiresAt };
+    // Releasing the attempt, opening the session and noting activity are one unit of work.
+    const session = await this.tx.run(async (manager) => {
+      await this.throttle.succeededWithin(manager, subjectKey);
+      if (!user.isActive) return null;
+      const issued = await this.tokens.issueWithin(manager, user.id, client);
+      await this.users.recordActivityWithin(manager, user);
+      return issued;
+    });
+    if (!session) throw AuthErrors.accountDisabled();
+    return { body: { ...this.userWithPerm(user), token: session.key }, expiresAt: session.expiresAt };
   }
 
   async logout(principal: Principal): Promise<void> {

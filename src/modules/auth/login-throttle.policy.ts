@@ -3,7 +3,8 @@
  *
  * An attempt is *reserved* before the password is checked (`pending`), so parallel attempts can never
  * exceed the threshold: failures plus attempts in flight must stay below it. A failure turns the
- * reservation into a recorded failure; a success releases it and clears the count. The account locks
+ * reservation into a recorded failure; a success releases it and clears the count
+ * (LoginThrottleRepository.releaseSucceeded, a single atomic UPDATE). The account locks
  * once `lockoutThreshold` consecutive failures are recorded. After `freeFailures`, every further
  * failure doubles the wait before the next attempt. Whatever the settings, no subject gets more than
  * HOURLY_FAILURE_CAP attempts counted in an hour. Reservations older than PENDING_TTL_MS are forgotten,
@@ -98,16 +99,5 @@ export function recordFailure(state: ThrottleState, now: Date, policy: ThrottleP
     failures,
     pending,
     nextAttemptAt: delayMs > 0 ? new Date(t + delayMs) : state.nextAttemptAt,
-  };
-}
-
-/** The reserved attempt succeeded: it is released and refunded, and the consecutive count starts over. */
-export function recordSuccess(state: ThrottleState): ThrottleState {
-  return {
-    ...state,
-    failures: 0,
-    pending: Math.max(0, state.pending - 1),
-    nextAttemptAt: null,
-    windowFailures: Math.max(0, state.windowFailures - 1),
   };
 }

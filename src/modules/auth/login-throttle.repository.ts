@@ -41,6 +41,26 @@ export class LoginThrottleRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  /**
+   * A reserved attempt succeeded: release it, refund it from the hourly window and start the
+   * consecutive count over. One relative UPDATE is atomic on every engine, so it needs no
+   * compare-and-swap round and can share the caller's transaction.
+   */
+  async releaseSucceeded(manager: EntityManager, subjectKey: string): Promise<void> {
+    await this.repo(manager)
+      .createQueryBuilder()
+      .update(LoginThrottleEntity)
+      .set({
+        failures: 0,
+        nextAttemptAt: null,
+        pending: () => 'CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END',
+        windowFailures: () => 'CASE WHEN window_failures > 0 THEN window_failures - 1 ELSE 0 END',
+        version: () => 'version + 1',
+      })
+      .where('subject_key = :subjectKey', { subjectKey })
+      .execute();
+  }
+
   async delete(manager: EntityManager, subjectKey: string): Promise<void> {
     await this.repo(manager).delete({ subjectKey });
   }

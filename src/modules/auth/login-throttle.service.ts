@@ -7,7 +7,6 @@ import { LoginThrottleRepository } from './login-throttle.repository';
 import {
   emptyState,
   recordFailure,
-  recordSuccess,
   reserveAttempt,
   type ThrottlePolicy,
   type ThrottleState,
@@ -59,8 +58,9 @@ export class LoginThrottleService {
     await this.update(subjectKey, (state, now) => recordFailure(state, now, this.policy));
   }
 
-  async succeeded(subjectKey: string): Promise<void> {
-    await this.update(subjectKey, (state) => recordSuccess(state));
+  /** The reserved attempt succeeded; runs inside the caller's transaction with the session it opens. */
+  succeededWithin(manager: EntityManager, subjectKey: string): Promise<void> {
+    return this.repository.releaseSucceeded(manager, subjectKey);
   }
 
   async clear(subjectKey: string): Promise<void> {

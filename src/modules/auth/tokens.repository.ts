@@ -15,8 +15,9 @@ export class TokensRepository {
     return this.repo().findOne({ where: { keyHash } });
   }
 
-  insert(manager: EntityManager, token: Partial<ApiTokenEntity>): Promise<ApiTokenEntity> {
-    return this.repo(manager).save(this.repo(manager).create(token));
+  async insert(manager: EntityManager, token: Partial<ApiTokenEntity>): Promise<void> {
+    // insert() rather than save(): no read-back of the row, which nothing here needs.
+    await this.repo(manager).insert(token);
   }
 
   async touch(manager: EntityManager, id: number, lastUsedAt: Date): Promise<void> {

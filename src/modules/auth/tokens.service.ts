@@ -1,4 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { TransactionRunner } from '../../common/database/transaction-runner';
 import { randomToken, sha256Hex } from '../../common/crypto/secrets';
@@ -37,23 +38,23 @@ export class TokensService implements OnModuleInit {
     this.hooks.onCredentialsRevoked((manager, userId) => this.tokens.deleteAllForUser(manager, userId));
   }
 
-  async issue(
+  /** Opens a session inside the caller's transaction; the key is returned once and only its hash is kept. */
+  async issueWithin(
+    manager: EntityManager,
     userId: number,
     client: { userAgent: string; ip: string },
   ): Promise<{ key: string; expiresAt: Date }> {
     const key = randomToken(32);
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + this.absoluteMs);
-    await this.tx.run((manager) =>
-      this.tokens.insert(manager, {
-        userId,
-        keyHash: sha256Hex(key),
-        lastUsedAt: now,
-        expiresAt,
-        userAgent: client.userAgent.slice(0, 255),
-        ip: client.ip.slice(0, 64),
-      }),
-    );
+    await this.tokens.insert(manager, {
+      userId,
+      keyHash: sha256Hex(key),
+      lastUsedAt: now,
+      expiresAt,
+      userAgent: client.userAgent.slice(0, 255),
+      ip: client.ip.slice(0, 64),
+    });
     return { key, expiresAt };
   }
 
