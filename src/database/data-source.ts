@@ -6,9 +6,21 @@ import { UserEntity } from '../modules/accounts/entities/user.entity';
 import { ApiTokenEntity } from '../modules/auth/entities/api-token.entity';
 import { LoginThrottleEntity } from '../modules/auth/entities/login-throttle.entity';
 import { Foundation1763800000000 } from './migrations/1763800000000-foundation';
+import { Organization1763900000000 } from './migrations/1763900000000-organization';
+import { MembershipEntity } from '../modules/org/entities/membership.entity';
+import { NodeScopeNodeEntity, NodeScopeUserEntity } from '../modules/org/entities/node-scope.entity';
+import { OrgNodeEntity } from '../modules/org/entities/org-node.entity';
 
-export const ENTITIES = [UserEntity, ApiTokenEntity, LoginThrottleEntity];
-export const MIGRATIONS = [Foundation1763800000000];
+export const ENTITIES = [
+  UserEntity,
+  ApiTokenEntity,
+  LoginThrottleEntity,
+  OrgNodeEntity,
+  MembershipEntity,
+  NodeScopeNodeEntity,
+  NodeScopeUserEntity,
+];
+export const MIGRATIONS = [Foundation1763800000000, Organization1763900000000];
 
 /** One definition for the app, the CLI and the tests: SQLite by default, MySQL/MariaDB via DATABASE_URL. */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {
