@@ -10,6 +10,7 @@ import { ConfigModule } from './config/config.module';
 import { dataSourceOptions } from './database/data-source';
 import { AccountsModule } from './modules/accounts/accounts.module';
 import { AuthModule } from './modules/auth/auth.module';
+import { OrgModule } from './modules/org/org.module';
 import { OpsModule } from './modules/ops/ops.module';
 
 @Module({})
@@ -29,6 +30,7 @@ export class AppModule {
         CommonModule,
         AccountsModule,
         AuthModule,
+        OrgModule,
         OpsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: SiteApiExceptionFilter }],

@@ -1,6 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import {
+  ArrayMaxSize,
+  IsArray,
   IsBoolean,
   IsDefined,
   IsEmail,
@@ -136,5 +138,45 @@ export function DateTimeField(options: Presence = {}): PropertyDecorator {
     ...presence(options),
     IsString({ message: 'Datetime has wrong format.' }),
     IsISO8601({ strict: true }, { message: 'Datetime has wrong format. Use ISO-8601.' }),
+  );
+}
+
+/** One of a fixed set of strings (DRF ChoiceField). */
+export function ChoiceField(options: Presence & { choices: readonly string[] }): PropertyDecorator {
+  return applyDecorators(
+    ApiProperty({
+      type: String,
+      enum: options.choices,
+      required: Boolean(options.required),
+      description: options.description,
+    }),
+    ...presence(options),
+    IsIn(options.choices, {
+      message: ({ value }) => `"${String(value)}" is not a valid choice (${options.choices.join(', ')}).`,
+    }),
+  );
+}
+
+/** A list of short strings (uids, usernames), bounded in length and item size. */
+export function StringListField(
+  options: Presence & { maxItems: number; itemMax: number },
+): PropertyDecorator {
+  return applyDecorators(
+    ApiProperty({
+      type: [String],
+      required: Boolean(options.required),
+      maxItems: options.maxItems,
+      description: options.description,
+    }),
+    ...presence(options),
+    IsArray({ message: 'must be a list' }),
+    ArrayMaxSize(options.maxItems, {
+      message: `Ensure this list has no more than ${options.maxItems} items.`,
+    }),
+    IsString({ each: true, message: 'Not a valid string.' }),
+    MaxLength(options.itemMax, {
+      each: true,
+      message: `Ensure each item has no more than ${options.itemMax} characters.`,
+    }),
   );
 }

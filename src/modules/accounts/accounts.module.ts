@@ -3,13 +3,21 @@ import { AdminBootstrapService } from './admin-bootstrap.service';
 import { PasswordHasher } from './password-hasher.service';
 import { ProfileController } from './profile.controller';
 import { UserLifecycleHooks } from './user-lifecycle.hooks';
+import { UserOrgLink } from './user-org.link';
 import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 
 @Module({
   controllers: [UsersController, ProfileController],
-  providers: [UsersService, UsersRepository, PasswordHasher, UserLifecycleHooks, AdminBootstrapService],
-  exports: [UsersService, UserLifecycleHooks],
+  providers: [
+    UsersService,
+    UsersRepository,
+    PasswordHasher,
+    UserLifecycleHooks,
+    UserOrgLink,
+    AdminBootstrapService,
+  ],
+  exports: [UsersService, UserLifecycleHooks, UserOrgLink],
 })
 export class AccountsModule {}

@@ -12,6 +12,9 @@ export interface UserListFilter {
   lastActiveLte?: Date;
   userIds?: number[];
   usernames?: string[];
+  /** `group_uids`: direct members of any of these groups; `-group_uids`: none of them. */
+  groupUids?: string[];
+  excludedGroupUids?: string[];
   sort: { column: SortColumn; descending: boolean }[];
 }
 
@@ -104,6 +107,8 @@ export function parseUserListQuery(query: Record<string, unknown>): UserListFilt
     filter.userIds = userIds.map(Number);
   }
   filter.usernames = listParam(query, 'usernames');
+  filter.groupUids = listParam(query, 'group_uids');
+  filter.excludedGroupUids = listParam(query, '-group_uids');
   const sort = listParam(query, 'sort');
   for (const term of sort ?? []) {
     const descending = term.startsWith('-');
@@ -113,5 +118,22 @@ export function parseUserListQuery(query: Record<string, unknown>): UserListFilt
       throw new DomainError('account.invalid_sort', 400, { sort: `Invalid order_by argument: '${term}'` });
     filter.sort.push({ column, descending });
   }
+  return filter;
+}
+
+/**
+ * Filters of a group's member list (`group/{uid}/user/`): `name`, `username`, `email`, `mobile` are
+ * substring matches, plus `before_`/`after_` bounds on `created` and `last_active_time`.
+ */
+export function parseMemberListQuery(query: Record<string, unknown>): UserListFilter {
+  const filter: UserListFilter = { exact: {}, contains: {}, sort: [] };
+  for (const field of ['name', 'username', 'email', 'mobile'] as const) {
+    const contains = single(query, field);
+    if (contains !== undefined && contains !== '') filter.contains[field] = contains;
+  }
+  filter.createdLte = dateParam(query, 'before_created');
+  filter.createdGte = dateParam(query, 'after_created');
+  filter.lastActiveLte = dateParam(query, 'before_last_active_time');
+  filter.lastActiveGte = dateParam(query, 'after_last_active_time');
   return filter;
 }

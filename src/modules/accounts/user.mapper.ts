@@ -1,6 +1,9 @@
 import type { DateTimeFormatter } from '../../common/time/date-time.formatter';
 import type { EmployeeResponseDto, UserProfileResponseDto, UserResponseDto } from './dto/user-response.dto';
 import { type UserEntity, UserOrigin } from './entities/user.entity';
+import type { UserOrgFacts } from './user-org.link';
+
+const NO_MEMBERSHIPS: UserOrgFacts = { nodes: [], depts: [], isExtern: false };
 
 const ORIGIN_VERBOSE: Record<UserOrigin, string> = {
   [UserOrigin.Script]: '脚本添加',
@@ -25,7 +28,11 @@ export const NATIVE_PROFILE_FIELDS = [
 ];
 
 /** Explicit field list: nothing (password hash, internal flags) leaves the service unless named here. */
-export function toUserResponse(user: UserEntity, dates: DateTimeFormatter): UserResponseDto {
+export function toUserResponse(
+  user: UserEntity,
+  dates: DateTimeFormatter,
+  org: UserOrgFacts = NO_MEMBERSHIPS,
+): UserResponseDto {
   return {
     user_id: user.id,
     username: user.username,
@@ -44,7 +51,7 @@ export function toUserResponse(user: UserEntity, dates: DateTimeFormatter): User
     is_settled: user.lastActiveTime !== null,
     is_manager: false,
     is_admin: user.isAdmin,
-    is_extern_user: false,
+    is_extern_user: org.isExtern,
     is_active: user.isActive,
     origin_verbose: ORIGIN_VERBOSE[user.origin] ?? ORIGIN_VERBOSE[UserOrigin.Script],
     require_reset_password: user.requireResetPassword,
@@ -52,12 +59,19 @@ export function toUserResponse(user: UserEntity, dates: DateTimeFormatter): User
   };
 }
 
-/** Employee = User + its direct nodes; memberships belong to the organization room, which has none yet. */
-export function toEmployeeResponse(user: UserEntity, dates: DateTimeFormatter): EmployeeResponseDto {
-  return { ...toUserResponse(user, dates), nodes: [] };
+/** Employee = User + the nodes it directly belongs to. */
+export function toEmployeeResponse(
+  user: UserEntity,
+  dates: DateTimeFormatter,
+  org: UserOrgFacts = NO_MEMBERSHIPS,
+): EmployeeResponseDto {
+  return { ...toUserResponse(user, dates, org), nodes: org.nodes as Record<string, unknown>[] };
 }
 
-export function toProfileResponse(user: UserEntity): UserProfileResponseDto {
+export function toProfileResponse(
+  user: UserEntity,
+  org: UserOrgFacts = NO_MEMBERSHIPS,
+): UserProfileResponseDto {
   return {
     username: user.username,
     name: user.name,
@@ -69,7 +83,7 @@ export function toProfileResponse(user: UserEntity): UserProfileResponseDto {
     private_email: user.privateEmail ?? '',
     position: user.position,
     remark: user.remark,
-    depts: [],
+    depts: org.depts,
     visible_fields: NATIVE_PROFILE_FIELDS,
   };
 }

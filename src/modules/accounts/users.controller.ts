@@ -29,6 +29,13 @@ export class UsersController {
     return this.users.create(dto);
   }
 
+  @Get('isolated')
+  @ApiOperation({ summary: 'Users in no department and no group' })
+  @ApiOkResponse({ type: UserPageDto })
+  listIsolated(@Req() req: Request, @Query() query: Record<string, unknown>) {
+    return this.users.listIsolated(req, query);
+  }
+
   @Get(':username')
   get(@Param('username', UsernamePipe) username: string): Promise<EmployeeResponseDto> {
     return this.users.getEmployee(username);

@@ -5,6 +5,7 @@ import { datetimeParameter } from '../../common/database/transaction-runner';
 import type { PageRequest } from '../../common/pagination/pagination';
 import { UserEntity } from './entities/user.entity';
 import { TEXT_FIELDS, type UserListFilter } from './user-list-query';
+import type { UserCondition } from './user-org.link';
 
 export type LoginIdentifier = 'username' | 'private_email' | 'mobile';
 export type UniqueField = 'username' | 'private_email' | 'mobile';
@@ -13,6 +14,9 @@ export type UniqueField = 'username' | 'private_email' | 'mobile';
 function likeContains(needle: string): string {
   return `%${needle.replace(/[!%_]/g, (c) => `!${c}`)}%`;
 }
+
+/** Ids per IN list: below SQLite's and MySQL's bound-parameter limits, large enough to be few queries. */
+const ID_CHUNK = 500;
 
 @Injectable()
 export class UsersRepository {
@@ -105,16 +109,69 @@ export class UsersRepository {
       .execute();
   }
 
-  async listEmployees(filter: UserListFilter, page: PageRequest): Promise<[UserEntity[], number]> {
-    const qb = this.repo()
-      .createQueryBuilder('u')
-      .where('u.deleted_at IS NULL')
-      .andWhere('u.is_admin = :no', { no: false });
+  /** Live users matching the filter and the other rooms' conditions (memberships, later scope). */
+  async listUsers(
+    filter: UserListFilter,
+    page: PageRequest,
+    conditions: UserCondition[],
+    options: { includeAdmins: boolean },
+  ): Promise<[UserEntity[], number]> {
+    const qb = this.repo().createQueryBuilder('u').where('u.deleted_at IS NULL');
+    if (!options.includeAdmins) qb.andWhere('u.is_admin = :no', { no: false });
     this.applyFilter(qb, filter);
+    for (const condition of conditions) qb.andWhere(condition.sql, condition.params);
     for (const { column, descending } of filter.sort)
       qb.addOrderBy(`u.${column}`, descending ? 'DESC' : 'ASC');
     qb.addOrderBy('u.id', 'ASC');
     return qb.skip(page.offset).take(page.pageSize).getManyAndCount();
+  }
+
+  /** Live users by id, in no particular order (callers order them); chunked to stay under bind limits. */
+  async findLiveByIds(ids: number[], manager?: EntityManager): Promise<UserEntity[]> {
+    const found: UserEntity[] = [];
+    for (let start = 0; start < ids.length; start += ID_CHUNK) {
+      const chunk = ids.slice(start, start + ID_CHUNK);
+      found.push(
+        ...(await this.repo(manager)
+          .createQueryBuilder('u')
+          .where('u.id IN (:...chunk)', { chunk })
+          .andWhere('u.deleted_at IS NULL')
+          .getMany()),
+      );
+    }
+    return found;
+  }
+
+  /** id, username and name only: enough for member lists of large trees. */
+  async findLiteByIds(ids: number[]): Promise<Pick<UserEntity, 'id' | 'username' | 'name'>[]> {
+    const found: Pick<UserEntity, 'id' | 'username' | 'name'>[] = [];
+    for (let start = 0; start < ids.length; start += ID_CHUNK) {
+      const chunk = ids.slice(start, start + ID_CHUNK);
+      found.push(
+        ...(await this.repo()
+          .createQueryBuilder('u')
+          .select(['u.id', 'u.username', 'u.name'])
+          .where('u.id IN (:...chunk)', { chunk })
+          .andWhere('u.deleted_at IS NULL')
+          .getMany()),
+      );
+    }
+    return found;
+  }
+
+  async findLiveByUsernames(usernames: string[], manager?: EntityManager): Promise<UserEntity[]> {
+    const found: UserEntity[] = [];
+    for (let start = 0; start < usernames.length; start += ID_CHUNK) {
+      const chunk = usernames.slice(start, start + ID_CHUNK);
+      found.push(
+        ...(await this.repo(manager)
+          .createQueryBuilder('u')
+          .where('u.username IN (:...chunk)', { chunk })
+          .andWhere('u.deleted_at IS NULL')
+          .getMany()),
+      );
+    }
+    return found;
   }
 
   private applyFilter(qb: SelectQueryBuilder<UserEntity>, filter: UserListFilter): void {

@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { TransactionRunner, uniqueViolationIndex } from '../../common/database/transaction-runner';
-import { pageRequest, toPage, type Page } from '../../common/pagination/pagination';
+import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
 import { Clock } from '../../common/time/clock';
 import { DateTimeFormatter } from '../../common/time/date-time.formatter';
 import { AccountErrors } from './accounts.errors';
@@ -18,8 +18,9 @@ import type { EmployeeResponseDto, UserProfileResponseDto, UserResponseDto } fro
 import { type UserEntity, UserOrigin } from './entities/user.entity';
 import { PasswordHasher } from './password-hasher.service';
 import { passwordProblems } from './password-policy';
-import { parseUserListQuery } from './user-list-query';
+import { parseMemberListQuery, parseUserListQuery, type UserListFilter } from './user-list-query';
 import { UserLifecycleHooks } from './user-lifecycle.hooks';
+import { type UserCondition, UserOrgLink } from './user-org.link';
 import { toEmployeeResponse, toProfileResponse, toUserResponse } from './user.mapper';
 import { type LoginIdentifier, type UniqueField, UsersRepository } from './users.repository';
 
@@ -52,30 +53,48 @@ export class UsersService {
     private readonly dates: DateTimeFormatter,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly org: UserOrgLink,
   ) {}
 
   async list(req: Request, query: Record<string, unknown>): Promise<Page<EmployeeResponseDto>> {
     const filter = parseUserListQuery(query);
     const page = pageRequest(query);
-    const [rows, count] = await this.users.listEmployees(filter, page);
-    return toPage(
-      req,
-      this.config.baseUrl,
-      page,
-      count,
-      rows.map((u) => toEmployeeResponse(u, this.dates)),
-    );
+    const [rows, count] = await this.users.listUsers(filter, page, this.membershipConditions(filter), {
+      includeAdmins: false,
+    });
+    return toPage(req, this.config.baseUrl, page, count, await this.toEmployeeResponses(rows));
+  }
+
+  /** `user/isolated/`: users in no department and no group. */
+  async listIsolated(req: Request, query: Record<string, unknown>): Promise<Page<UserResponseDto>> {
+    const filter = parseUserListQuery(query);
+    const page = pageRequest(query);
+    const conditions = [...this.membershipConditions(filter), this.org.view.isolated()];
+    const [rows, count] = await this.users.listUsers(filter, page, conditions, { includeAdmins: false });
+    return toPage(req, this.config.baseUrl, page, count, await this.toUserResponses(rows));
+  }
+
+  /**
+   * A page of users (admins included) by id under another room's conditions, with the member-list
+   * filters of `group/{uid}/user/` read from the query.
+   */
+  async pageMembers(
+    req: Request,
+    query: Record<string, unknown>,
+    conditions: UserCondition[],
+  ): Promise<Page<UserResponseDto>> {
+    const filter = parseMemberListQuery(query);
+    const page = pageRequest(query);
+    const [rows, count] = await this.users.listUsers(filter, page, conditions, { includeAdmins: true });
+    return toPage(req, this.config.baseUrl, page, count, await this.toUserResponses(rows));
   }
 
   async getEmployee(username: string): Promise<EmployeeResponseDto> {
-    return toEmployeeResponse(await this.requireLive(username), this.dates);
+    const [employee] = await this.toEmployeeResponses([await this.requireLive(username)]);
+    return employee;
   }
 
   async create(dto: CreateUserDto): Promise<EmployeeResponseDto> {
-    for (const field of ['node_uids', 'dept_uids', 'group_uids'] as const) {
-      const uids = dto[field];
-      if (uids && uids.length > 0) throw AccountErrors.nodesDoNotExist(field, uids);
-    }
     const fields = dto.user;
     const passwordHash =
       fields.password === undefined ? null : await this.hashChosenPassword(fields.password, fields.username);
@@ -88,9 +107,12 @@ export class UsersService {
         passwordHash,
       };
       applyWritableFields(draft, fields);
-      return this.users.insert(manager, draft);
+      const created = await this.users.insert(manager, draft);
+      await this.org.view.assignOnCreate(manager, created.id, dto);
+      return created;
     });
-    return toEmployeeResponse(user, this.dates);
+    const [employee] = await this.toEmployeeResponses([user]);
+    return employee;
   }
 
   async update(username: string, dto: UpdateUserDto, actorUserId: number): Promise<UserResponseDto> {
@@ -105,7 +127,7 @@ export class UsersService {
       if (wasActive && !saved.isActive) await this.hooks.revokeCredentials(manager, saved.id);
       return saved;
     });
-    return toUserResponse(user, this.dates);
+    return this.toUserResponse(user);
   }
 
   /** Soft delete: the row stays as an anonymised tombstone so history can still name its id. */
@@ -145,7 +167,7 @@ export class UsersService {
   }
 
   async getProfile(userId: number): Promise<UserProfileResponseDto> {
-    return toProfileResponse(await this.requireLiveById(userId));
+    return this.toProfileResponse(await this.requireLiveById(userId));
   }
 
   async updateProfile(userId: number, dto: UpdateProfileDto): Promise<UserProfileResponseDto> {
@@ -154,7 +176,7 @@ export class UsersService {
       applyWritableFields(current, dto);
       return this.users.save(manager, current);
     });
-    return toProfileResponse(user);
+    return this.toProfileResponse(user);
   }
 
   // ---- used by the auth room ----
@@ -200,8 +222,54 @@ export class UsersService {
     return !last || this.clock.now().getTime() - last.getTime() >= LAST_ACTIVE_INTERVAL_MS;
   }
 
-  toUserResponse(user: UserEntity): UserResponseDto {
-    return toUserResponse(user, this.dates);
+  // ---- lookups and response shapes for the rooms above accounts ----
+
+  findLiveByUsername(username: string, manager?: EntityManager): Promise<UserEntity | null> {
+    return this.users.findLiveByUsername(username, manager);
+  }
+
+  requireLiveByUsername(username: string, manager?: EntityManager): Promise<UserEntity> {
+    return this.requireLive(username, manager);
+  }
+
+  findLiveByUsernames(usernames: string[], manager?: EntityManager): Promise<UserEntity[]> {
+    return this.users.findLiveByUsernames(usernames, manager);
+  }
+
+  findLiveByIds(ids: number[], manager?: EntityManager): Promise<UserEntity[]> {
+    return this.users.findLiveByIds(ids, manager);
+  }
+
+  findLiteByIds(ids: number[]): Promise<Pick<UserEntity, 'id' | 'username' | 'name'>[]> {
+    return this.users.findLiteByIds(ids);
+  }
+
+  async toUserResponse(user: UserEntity): Promise<UserResponseDto> {
+    const [response] = await this.toUserResponses([user]);
+    return response;
+  }
+
+  async toUserResponses(users: UserEntity[]): Promise<UserResponseDto[]> {
+    const facts = await this.org.view.factsOf(users.map((u) => u.id));
+    return users.map((u) => toUserResponse(u, this.dates, facts.get(u.id)));
+  }
+
+  private async toEmployeeResponses(users: UserEntity[]): Promise<EmployeeResponseDto[]> {
+    const facts = await this.org.view.factsOf(users.map((u) => u.id));
+    return users.map((u) => toEmployeeResponse(u, this.dates, facts.get(u.id)));
+  }
+
+  private async toProfileResponse(user: UserEntity): Promise<UserProfileResponseDto> {
+    const facts = await this.org.view.factsOf([user.id]);
+    return toProfileResponse(user, facts.get(user.id));
+  }
+
+  private membershipConditions(filter: UserListFilter): UserCondition[] {
+    const conditions: UserCondition[] = [];
+    if (filter.groupUids) conditions.push(this.org.view.groupMembership(filter.groupUids, false));
+    if (filter.excludedGroupUids)
+      conditions.push(this.org.view.groupMembership(filter.excludedGroupUids, true));
+    return conditions;
   }
 
   // ---- bootstrap and CLI ----

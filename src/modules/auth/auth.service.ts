@@ -74,7 +74,10 @@ export class AuthService implements OnModuleInit {
       return issued;
     });
     if (!session) throw AuthErrors.accountDisabled();
-    return { body: { ...this.userWithPerm(user), token: session.key }, expiresAt: session.expiresAt };
+    return {
+      body: { ...(await this.userWithPerm(user)), token: session.key },
+      expiresAt: session.expiresAt,
+    };
   }
 
   async logout(principal: Principal): Promise<void> {
@@ -93,8 +96,8 @@ export class AuthService implements OnModuleInit {
     await this.throttle.clear(accountKey(user.id));
   }
 
-  private userWithPerm(user: UserEntity): UserWithPermDto {
-    const full = this.users.toUserResponse(user);
+  private async userWithPerm(user: UserEntity): Promise<UserWithPermDto> {
+    const full = await this.users.toUserResponse(user);
     const roles: Role[] = user.isAdmin ? ['admin'] : [];
     return {
       user_id: full.user_id,

@@ -1,0 +1,282 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import type { Request } from 'express';
+import type { EntityManager } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { TransactionRunner } from '../../common/database/transaction-runner';
+import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
+import type { UserEntity } from '../accounts/entities/user.entity';
+import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
+import {
+  type CreationMemberships,
+  type UserCondition,
+  type UserOrgFacts,
+  UserOrgLink,
+  type UserOrgView,
+} from '../accounts/user-org.link';
+import { UsersService } from '../accounts/users.service';
+import type { PatchMembersDto, PatchUserNodesDto } from './dto/node-input.dto';
+import type { NodeKind, OrgNodeEntity } from './entities/org-node.entity';
+import { MembershipsRepository } from './memberships.repository';
+import { collectionKey, type NodeRoute, parseNodeUid, refForRoute } from './node-uid';
+import { toNodeLite } from './org-node.mapper';
+import { OrgErrors } from './org.errors';
+import { BUILTIN_IDS, OrgNodesRepository } from './org-nodes.repository';
+import { OrgService, reorder } from './org.service';
+
+/** Who belongs to which node: member lists, a user's memberships, and the org facts on user responses. */
+@Injectable()
+export class OrgMembershipsService implements OnModuleInit, UserOrgView {
+  /** Parameter names of contributed SQL conditions must not collide within one query. */
+  private conditionSeq = 0;
+
+  constructor(
+    private readonly memberships: MembershipsRepository,
+    private readonly nodes: OrgNodesRepository,
+    private readonly org: OrgService,
+    private readonly users: UsersService,
+    private readonly hooks: UserLifecycleHooks,
+    private readonly link: UserOrgLink,
+    private readonly tx: TransactionRunner,
+    private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.link.connect(this);
+    this.hooks.onRemoved(async (manager, userId) => {
+      await this.memberships.removeAllOfUser(manager, userId);
+      await this.nodes.removeUserFromScopes(manager, userId);
+    });
+  }
+
+  // ---- for other rooms (CSV import) ----
+
+  async findNodeByNodeUid(nodeUid: string): Promise<{ id: number } | null> {
+    const ref = parseNodeUid(nodeUid);
+    return ref ? this.nodes.findByRef(ref) : null;
+  }
+
+  /** Appends the users that are not members yet; returns how many were added. */
+  addMembersWithin(manager: EntityManager, nodeId: number, userIds: number[]): Promise<number> {
+    return this.memberships.append(manager, nodeId, userIds);
+  }
+
+  // ---- node members ----
+
+  /** Department members in member order; group members by id with the contract's filters. */
+  async members(
+    route: NodeRoute,
+    uid: string,
+    req: Request,
+    query: Record<string, unknown>,
+  ): Promise<Page<object>> {
+    const node = await this.org.requireRouteNode(route, uid);
+    if (node.kind === 'dept') {
+      const page = pageRequest(query);
+      const [rows, count] = await this.memberships.pageOfNode(node.id, page);
+      const users = await this.inOrder(rows.map((m) => m.userId));
+      return toPage(req, this.config.baseUrl, page, count, await this.users.toUserResponses(users));
+    }
+    const conditions = [this.memberOf([node.id])];
+    if (typeof query.uids === 'string' && query.uids !== '') {
+      const uids = query.uids.split('|').slice(0, 100);
+      const groups = await this.nodes.findByUids('group', uids);
+      const known = new Set(groups.map((g) => g.uid));
+      // An unknown group has no members, so the intersection is empty.
+      if (uids.some((u) => !known.has(u))) conditions.push({ sql: '1 = 0', params: {} });
+      for (const group of groups) conditions.push(this.memberOf([group.id]));
+    }
+    return this.users.pageMembers(req, query, conditions);
+  }
+
+  async patchMembers(route: NodeRoute, uid: string, dto: PatchMembersDto): Promise<{ users: object[] }> {
+    const ref = refForRoute(route, uid);
+    const nodeId = await this.tx.run(async (manager) => {
+      const node = await this.org.requireNode(ref, manager);
+      const users = await this.requireUsers(manager, 'user_uids', dto.user_uids);
+      const userIds = users.map((u) => u.id);
+      switch (dto.subject) {
+        case 'add':
+          await this.memberships.append(manager, node.id, userIds);
+          break;
+        case 'delete':
+          await this.memberships.remove(manager, node.id, userIds);
+          break;
+        case 'sort': {
+          const current = new Map(
+            (await this.memberships.ofNode(node.id, manager)).map((m) => [m.userId, m]),
+          );
+          const strangers = users.filter((u) => !current.has(u.id));
+          if (strangers.length > 0) throw OrgErrors.notMembers(strangers.map((u) => u.username));
+          const listed = users.map((u) => ({ id: u.id, orderNo: current.get(u.id)?.orderNo ?? 0 }));
+          for (const [userId, orderNo] of reorder(listed)) {
+            await this.memberships.setOrder(manager, node.id, userId, orderNo);
+          }
+          break;
+        }
+        case 'override':
+          await this.memberships.removeAllOfNode(manager, node.id);
+          await this.memberships.append(manager, node.id, userIds);
+          break;
+        case 'move_out': {
+          const field = `${route}_uids` as const;
+          const targets = await this.org.resolveListed(field, dto[field] ?? [], route, node.kind, manager);
+          for (const target of targets) await this.memberships.append(manager, target.id, userIds);
+          if (!targets.some((t) => t.id === node.id))
+            await this.memberships.remove(manager, node.id, userIds);
+          break;
+        }
+      }
+      return node.id;
+    });
+    const ordered = await this.inOrder((await this.memberships.ofNode(nodeId)).map((m) => m.userId));
+    return { users: await this.users.toUserResponses(ordered) };
+  }
+
+  // ---- a user's memberships ----
+
+  async userNodes(route: NodeRoute, username: string): Promise<Record<string, object[]>> {
+    const user = await this.users.requireLiveByUsername(username);
+    return { [collectionKey(route)]: (await this.nodesOfUser(user.id, route)).map(toNodeLite) };
+  }
+
+  /** add / delete / override the user's memberships of the route's kind (both kinds on `node/`). */
+  async patchUserNodes(
+    route: NodeRoute,
+    username: string,
+    dto: PatchUserNodesDto,
+  ): Promise<Record<string, object[]>> {
+    const field = `${route}_uids` as const;
+    const userId = await this.tx.run(async (manager) => {
+      const user = await this.users.requireLiveByUsername(username, manager);
+      const listed = await this.org.resolveListed(field, dto[field] ?? [], route, null, manager);
+      if (dto.subject === 'add') {
+        for (const node of listed) await this.memberships.append(manager, node.id, [user.id]);
+      } else if (dto.subject === 'delete') {
+        await this.memberships.removeUserFromNodes(
+          manager,
+          user.id,
+          listed.map((n) => n.id),
+        );
+      } else {
+        const current = await this.nodesOfUser(user.id, route, manager);
+        const keep = new Set(listed.map((n) => n.id));
+        // An external user stays external: `override` never drops g_extern.
+        keep.add(BUILTIN_IDS.extern);
+        const drop = current.filter((n) => !keep.has(n.id)).map((n) => n.id);
+        await this.memberships.removeUserFromNodes(manager, user.id, drop);
+        for (const node of listed) await this.memberships.append(manager, node.id, [user.id]);
+      }
+      return user.id;
+    });
+    return { [collectionKey(route)]: (await this.nodesOfUser(userId, route)).map(toNodeLite) };
+  }
+
+  /** The user's direct nodes of the route's kind; departments first on `node/`. */
+  private async nodesOfUser(
+    userId: number,
+    route: NodeRoute,
+    manager?: EntityManager,
+  ): Promise<OrgNodeEntity[]> {
+    const rows = await this.memberships.ofUsers([userId], manager);
+    const nodes = await this.nodes.findByIds(
+      rows.map((m) => m.nodeId),
+      manager,
+    );
+    const kinds: NodeKind[] = route === 'node' ? ['dept', 'group'] : [route];
+    return nodes
+      .filter((n) => kinds.includes(n.kind))
+      .sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind) || a.id - b.id);
+  }
+
+  // ---- UserOrgView: what the accounts room shows and filters ----
+
+  async factsOf(userIds: number[]): Promise<Map<number, UserOrgFacts>> {
+    const facts = new Map<number, UserOrgFacts>(
+      userIds.map((id) => [id, { nodes: [], depts: [], isExtern: false }]),
+    );
+    if (userIds.length === 0) return facts;
+    const rows = await this.memberships.ofUsers(userIds);
+    const nodes = new Map(
+      (await this.nodes.findByIds([...new Set(rows.map((m) => m.nodeId))])).map((n) => [n.id, n]),
+    );
+    const groupsOf = new Map<number, OrgNodeEntity[]>();
+    const deptsOf = new Map<number, OrgNodeEntity[]>();
+    for (const { userId, nodeId } of rows) {
+      const node = nodes.get(nodeId);
+      const fact = facts.get(userId);
+      if (!node || !fact) continue;
+      if (node.id === BUILTIN_IDS.extern) {
+        fact.isExtern = true;
+        continue;
+      }
+      const bucket = node.kind === 'dept' ? deptsOf : groupsOf;
+      (bucket.get(userId) ?? bucket.set(userId, []).get(userId))?.push(node);
+    }
+    for (const [userId, fact] of facts) {
+      const groups = (groupsOf.get(userId) ?? []).sort((a, b) => a.id - b.id);
+      const depts = (deptsOf.get(userId) ?? []).sort((a, b) => a.id - b.id);
+      fact.nodes = [...groups, ...depts].map(toNodeLite);
+      fact.depts = depts.map((d) => ({ uid: d.uid, name: d.name }));
+    }
+    return facts;
+  }
+
+  groupMembership(groupUids: string[], negate: boolean): UserCondition {
+    if (groupUids.length === 0) return { sql: negate ? '1 = 1' : '1 = 0', params: {} };
+    const param = `org_groups_${this.conditionSeq++}`;
+    return {
+      sql:
+        `u.id ${negate ? 'NOT IN' : 'IN'} (SELECT gm.user_id FROM org_memberships gm ` +
+        `INNER JOIN org_nodes gn ON gn.id = gm.node_id WHERE gn.kind = 'group' AND gn.uid IN (:...${param}))`,
+      params: { [param]: groupUids },
+    };
+  }
+
+  isolated(): UserCondition {
+    return { sql: 'u.id NOT IN (SELECT im.user_id FROM org_memberships im)', params: {} };
+  }
+
+  async assignOnCreate(manager: EntityManager, userId: number, request: CreationMemberships): Promise<void> {
+    const targets: OrgNodeEntity[] = [];
+    if (request.node_uids && request.node_uids.length > 0) {
+      targets.push(...(await this.org.resolveListed('node_uids', request.node_uids, 'node', null, manager)));
+    } else {
+      targets.push(
+        ...(await this.org.resolveListed('dept_uids', request.dept_uids ?? [], 'dept', null, manager)),
+      );
+      targets.push(
+        ...(await this.org.resolveListed('group_uids', request.group_uids ?? [], 'group', null, manager)),
+      );
+    }
+    for (const node of targets) await this.memberships.append(manager, node.id, [userId]);
+  }
+
+  // ---- helpers ----
+
+  private memberOf(nodeIds: number[]): UserCondition {
+    const param = `org_member_of_${this.conditionSeq++}`;
+    return {
+      sql: `u.id IN (SELECT mo.user_id FROM org_memberships mo WHERE mo.node_id IN (:...${param}))`,
+      params: { [param]: nodeIds },
+    };
+  }
+
+  private async requireUsers(
+    manager: EntityManager,
+    field: string,
+    usernames: string[],
+  ): Promise<UserEntity[]> {
+    const unique = [...new Set(usernames)];
+    const found = await this.users.findLiveByUsernames(unique, manager);
+    const byName = new Map(found.map((u) => [u.username, u]));
+    const missing = unique.filter((u) => !byName.has(u));
+    if (missing.length > 0) throw OrgErrors.usersMissing(field, missing);
+    return unique.map((u) => byName.get(u) as UserEntity);
+  }
+
+  /** Live users in the order of the given ids. */
+  private async inOrder(userIds: number[]): Promise<UserEntity[]> {
+    const byId = new Map((await this.users.findLiveByIds(userIds)).map((u) => [u.id, u]));
+    return userIds.flatMap((id) => byId.get(id) ?? []);
+  }
+}

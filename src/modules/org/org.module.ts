@@ -1,0 +1,31 @@
+import { Module } from '@nestjs/common';
+import { AccountsModule } from '../accounts/accounts.module';
+import { MembershipsRepository } from './memberships.repository';
+import { OrgMembershipsService } from './memberships.service';
+import { DeptController, GroupController, NodeController, NodeListsController } from './org-nodes.controller';
+import { OrgNodesRepository } from './org-nodes.repository';
+import { OrgVisibilityService } from './org-visibility.service';
+import { OrgService } from './org.service';
+import { UcenterOrgController } from './ucenter-org.controller';
+import { UserNodesController } from './user-nodes.controller';
+
+@Module({
+  imports: [AccountsModule],
+  controllers: [
+    NodeListsController,
+    DeptController,
+    GroupController,
+    NodeController,
+    UserNodesController,
+    UcenterOrgController,
+  ],
+  providers: [
+    OrgService,
+    OrgMembershipsService,
+    OrgVisibilityService,
+    OrgNodesRepository,
+    MembershipsRepository,
+  ],
+  exports: [OrgService, OrgMembershipsService, OrgVisibilityService],
+})
+export class OrgModule {}

@@ -1,0 +1,456 @@
+import { Injectable } from '@nestjs/common';
+import type { Request } from 'express';
+import type { EntityManager } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { TransactionRunner, uniqueViolationIndex } from '../../common/database/transaction-runner';
+import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
+import { UsersService } from '../accounts/users.service';
+import type { CreateNodeDto, PatchChildrenDto, UpdateNodeDto } from './dto/node-input.dto';
+import { type NodeKind, type OrgNodeEntity, NodeVisibility } from './entities/org-node.entity';
+import { MembershipsRepository } from './memberships.repository';
+import {
+  collectionKey,
+  type NodeRef,
+  type NodeRoute,
+  nodeUidOf,
+  parseNodeUid,
+  refForRoute,
+  uidBaseFromName,
+} from './node-uid';
+import { parentFields, toNodeDetail, toNodeLite, toNodeReduced } from './org-node.mapper';
+import { OrgErrors } from './org.errors';
+import { BUILTIN_IDS, OrgNodesRepository } from './org-nodes.repository';
+import type { Shown } from './visibility';
+
+/** Deepest level a node may sit at (the root is 0): well inside what the path column can hold. */
+export const MAX_DEPTH = 50;
+
+/** uids a custom category may not take, because `node_subject` would read as something else. */
+const RESERVED_CATEGORY_UIDS = new Set(['dept', 'root', 'extern', 'role', 'label', 'manager', 'intra']);
+
+export interface TreeOptions {
+  userRequired: boolean;
+  /** What the viewer sees of each node; null = everything (admins). */
+  shape: Map<number, Shown> | null;
+}
+
+/** Departments, groups and categories: reading, shaping and reordering the two trees. */
+@Injectable()
+export class OrgService {
+  constructor(
+    private readonly nodes: OrgNodesRepository,
+    private readonly memberships: MembershipsRepository,
+    private readonly users: UsersService,
+    private readonly tx: TransactionRunner,
+    private readonly config: AppConfig,
+  ) {}
+
+  // ---- lookups ----
+
+  async requireNode(ref: NodeRef, manager?: EntityManager): Promise<OrgNodeEntity> {
+    const node = await this.nodes.findByRef(ref, manager);
+    if (!node) throw OrgErrors.notFound();
+    return node;
+  }
+
+  requireRouteNode(route: NodeRoute, uid: string, manager?: EntityManager): Promise<OrgNodeEntity> {
+    return this.requireNode(refForRoute(route, uid), manager);
+  }
+
+  /**
+   * Resolves the uids a request lists under the key of its route: bare uids of the route's kind on
+   * `dept/` and `group/`, prefixed node uids on `node/` (where uids of `onlyKind`'s other kind are skipped).
+   * Unknown ones are a 400 naming them.
+   */
+  async resolveListed(
+    field: string,
+    uids: string[],
+    route: NodeRoute,
+    onlyKind: NodeKind | null,
+    manager?: EntityManager,
+  ): Promise<OrgNodeEntity[]> {
+    const refs: NodeRef[] = [];
+    for (const uid of uids) {
+      if (route !== 'node') {
+        refs.push({ kind: route, uid });
+        continue;
+      }
+      const ref = parseNodeUid(uid);
+      if (!ref) throw OrgErrors.nodesMissing(field, [uid]);
+      if (onlyKind && ref.kind !== onlyKind) continue;
+      refs.push(ref);
+    }
+    const found: OrgNodeEntity[] = [];
+    for (const kind of ['dept', 'group'] as const) {
+      const wanted = [...new Set(refs.filter((r) => r.kind === kind).map((r) => r.uid))];
+      found.push(...(await this.nodes.findByUids(kind, wanted, manager)));
+    }
+    const byRef = new Map(found.map((n) => [nodeUidOf(n), n]));
+    const missing = refs.filter((r) => !byRef.has(nodeUidOf(r)));
+    if (missing.length > 0) {
+      throw OrgErrors.nodesMissing(
+        field,
+        missing.map((r) => (route === 'node' ? nodeUidOf(r) : r.uid)),
+      );
+    }
+    // In request order, each node once.
+    return [...new Map(refs.map((r) => [nodeUidOf(r), byRef.get(nodeUidOf(r)) as OrgNodeEntity])).values()];
+  }
+
+  // ---- reads ----
+
+  async listOfKind(kind: NodeKind, req: Request, query: Record<string, unknown>): Promise<Page<object>> {
+    const page = pageRequest(query);
+    const name = typeof query.name === 'string' ? query.name.slice(0, 255) : undefined;
+    const [rows, count] = await this.nodes.listOfKind(kind, name, page);
+    return toPage(req, this.config.baseUrl, page, count, rows.map(toNodeLite));
+  }
+
+  async detail(route: NodeRoute, uid: string): Promise<Record<string, unknown>> {
+    return this.detailOf(await this.requireRouteNode(route, uid));
+  }
+
+  private async detailOf(node: OrgNodeEntity, manager?: EntityManager): Promise<Record<string, unknown>> {
+    const parent = node.parentId === null ? null : await this.nodes.findById(node.parentId, manager);
+    const scope = { nodeUids: [] as string[], usernames: [] as string[] };
+    if (node.visibility === NodeVisibility.Listed) {
+      const lists = await this.nodes.scopesOf([node.id], manager);
+      const targets = await this.nodes.findByIds(
+        lists.nodes.map((s) => s.targetNodeId),
+        manager,
+      );
+      scope.nodeUids = targets.map(nodeUidOf).sort();
+      const users = await this.users.findLiveByIds(
+        lists.users.map((s) => s.userId),
+        manager,
+      );
+      scope.usernames = users.map((u) => u.username).sort();
+    }
+    return toNodeDetail(node, parent, scope);
+  }
+
+  /** `…/list/`: the subtree in pre-order, each node with its parent's uids. */
+  async subtreeList(route: NodeRoute, uid: string): Promise<object[]> {
+    const root = await this.requireRouteNode(route, uid);
+    const subtree = await this.nodes.subtree(root);
+    const byId = new Map(subtree.map((n) => [n.id, n]));
+    const rootParent = root.parentId === null ? null : await this.nodes.findById(root.parentId);
+    return preOrder(subtree, root.id).map((node) => {
+      const parent = node.id === root.id ? rootParent : (byId.get(node.parentId ?? -1) ?? null);
+      const { parent_uid, parent_node_uid } = parentFields(parent);
+      return { ...toNodeLite(node), parent_uid, parent_node_uid };
+    });
+  }
+
+  async tree(route: NodeRoute, uid: string, userRequired: boolean): Promise<object> {
+    const root = await this.requireRouteNode(route, uid);
+    return this.buildTree(root, collectionKey(route), { userRequired, shape: null });
+  }
+
+  /**
+   * NodeTree of a subtree: open nodes in full (with members when asked), forced-visible ones reduced
+   * with no members, the rest pruned; `headcount` counts distinct shown members below each node.
+   */
+  async buildTree(
+    root: OrgNodeEntity,
+    key: 'depts' | 'groups' | 'nodes',
+    options: TreeOptions,
+    subtree?: OrgNodeEntity[],
+  ): Promise<object> {
+    const nodes = subtree ?? (await this.nodes.subtree(root));
+    const { shape } = options;
+    const isOpen = (id: number) => shape === null || shape.get(id) === 'open';
+    const shown = nodes.filter((n) => shape === null || shape.has(n.id));
+    const children = childrenIndex(shown);
+
+    const membersOf = new Map<number, number[]>();
+    const headcount = new Map<number, number>();
+    const lite = new Map<number, { user_id: number; username: string; name: string }>();
+    if (options.userRequired) {
+      const shownIds = new Set(shown.map((n) => n.id));
+      const parentOf = new Map(shown.map((n) => [n.id, n.parentId]));
+      const nodesOfUser = new Map<number, number[]>();
+      for (const { nodeId, userId } of await this.memberships.ofSubtree(root.path)) {
+        if (!shownIds.has(nodeId) || !isOpen(nodeId)) continue;
+        (membersOf.get(nodeId) ?? membersOf.set(nodeId, []).get(nodeId))?.push(userId);
+        (nodesOfUser.get(userId) ?? nodesOfUser.set(userId, []).get(userId))?.push(nodeId);
+      }
+      // Each user counts once for every node on the way up from any node it belongs to.
+      for (const memberOf of nodesOfUser.values()) {
+        const counted = new Set<number>();
+        for (const start of memberOf) {
+          for (let id: number | null | undefined = start; typeof id === 'number' && !counted.has(id);) {
+            counted.add(id);
+            if (id === root.id) break;
+            id = parentOf.get(id);
+          }
+        }
+        for (const id of counted) headcount.set(id, (headcount.get(id) ?? 0) + 1);
+      }
+      for (const user of await this.users.findLiteByIds([...nodesOfUser.keys()])) {
+        lite.set(user.id, { user_id: user.id, username: user.username, name: user.name });
+      }
+    }
+
+    const render = (node: OrgNodeEntity): object => {
+      const open = isOpen(node.id);
+      const out: Record<string, unknown> = { info: open ? toNodeLite(node) : toNodeReduced(node) };
+      if (options.userRequired) {
+        out.users = (membersOf.get(node.id) ?? []).flatMap((id) => lite.get(id) ?? []);
+        out.headcount = headcount.get(node.id) ?? 0;
+      }
+      out[key] = (children.get(node.id) ?? []).map(render);
+      return out;
+    };
+    return render(root);
+  }
+
+  async children(route: NodeRoute, uid: string): Promise<Record<string, object[]>> {
+    const parent = await this.requireRouteNode(route, uid);
+    return { [collectionKey(route)]: (await this.nodes.children(parent.id)).map(toNodeLite) };
+  }
+
+  /** `meta/node/`: the built-in default categories and the custom ones. */
+  async categories(): Promise<object[]> {
+    const defaults = await this.nodes.findByIds([BUILTIN_IDS.deptRoot, BUILTIN_IDS.role, BUILTIN_IDS.label]);
+    const order = [BUILTIN_IDS.deptRoot, BUILTIN_IDS.role, BUILTIN_IDS.label] as number[];
+    defaults.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+    const brief = (n: OrgNodeEntity) => ({
+      name: n.name,
+      node_uid: nodeUidOf(n),
+      node_subject: n.kind === 'dept' ? 'dept' : n.top,
+    });
+    return [
+      { name: '默认分类', slug: 'default', node_uid: null, nodes: defaults.map(brief) },
+      {
+        name: '自定义分类',
+        slug: 'custom',
+        node_uid: 'g_intra',
+        nodes: (await this.nodes.customCategories()).map(brief),
+      },
+    ];
+  }
+
+  // ---- writes ----
+
+  async createChild(route: NodeRoute, uid: string, dto: CreateNodeDto): Promise<Record<string, unknown>> {
+    const parentRef = refForRoute(route, uid);
+    const uidBase = dto.uid ?? (await uidBaseFromName(dto.name));
+    return this.writeUnique(async (manager) => {
+      await this.nodes.lockTree(parentRef.kind, manager);
+      const parent = await this.requireNode(parentRef, manager);
+      if (parent.id === BUILTIN_IDS.groupRoot) throw OrgErrors.acrossScope();
+      if (parent.depth + 1 > MAX_DEPTH) throw OrgErrors.tooDeep(MAX_DEPTH);
+      const isCategory = parent.id === BUILTIN_IDS.intra;
+      const childUid = await this.freeUid(manager, parent.kind, uidBase, dto.uid !== undefined, isCategory);
+      const visibility: NodeVisibility = dto.visibility ?? NodeVisibility.Everyone;
+      const scope = await this.resolveScope(manager, visibility, dto);
+      const node = await this.nodes.insertChild(manager, parent, {
+        kind: parent.kind,
+        uid: childUid,
+        name: dto.name,
+        remark: dto.remark ?? '',
+        top: parent.kind === 'dept' ? 'dept' : isCategory ? childUid : parent.top,
+        visibility,
+        orderNo: await this.nodes.nextChildOrder(parent.id, manager),
+      });
+      if (scope) await this.nodes.replaceScopes(manager, node.id, scope.nodeIds, scope.userIds);
+      return this.detailOf(node, manager);
+    });
+  }
+
+  async update(route: NodeRoute, uid: string, dto: UpdateNodeDto): Promise<Record<string, unknown>> {
+    const ref = refForRoute(route, uid);
+    return this.tx.run(async (manager) => {
+      const node = await this.requireNode(ref, manager);
+      if (dto.uid !== undefined && dto.uid !== node.uid && dto.uid !== nodeUidOf(node)) {
+        throw OrgErrors.uidImmutable();
+      }
+      if (node.builtin && dto.name !== undefined && dto.name !== node.name)
+        throw OrgErrors.builtinProtected();
+      if (dto.name !== undefined) node.name = dto.name;
+      if (dto.remark !== undefined) node.remark = dto.remark;
+      if (dto.visibility !== undefined) node.visibility = dto.visibility;
+      const listsGiven = dto.node_scope !== undefined || dto.user_scope !== undefined;
+      if (node.visibility !== NodeVisibility.Listed) {
+        await this.nodes.replaceScopes(manager, node.id, [], []);
+      } else if (listsGiven) {
+        const current = await this.nodes.scopesOf([node.id], manager);
+        const scope = await this.resolveScope(manager, node.visibility, dto);
+        await this.nodes.replaceScopes(
+          manager,
+          node.id,
+          dto.node_scope !== undefined ? (scope?.nodeIds ?? []) : current.nodes.map((s) => s.targetNodeId),
+          dto.user_scope !== undefined ? (scope?.userIds ?? []) : current.users.map((s) => s.userId),
+        );
+      }
+      await this.nodes.save(manager, node);
+      return this.detailOf(node, manager);
+    });
+  }
+
+  async remove(route: NodeRoute, uid: string, ignoreUser: boolean): Promise<void> {
+    const ref = refForRoute(route, uid);
+    await this.tx.run(async (manager) => {
+      await this.nodes.lockTree(ref.kind, manager);
+      const node = await this.requireNode(ref, manager);
+      if (node.builtin) throw OrgErrors.builtinProtected();
+      if ((await this.nodes.countChildren(node.id, manager)) > 0) throw OrgErrors.hasChildren();
+      if ((await this.memberships.countOfNode(node.id, manager)) > 0) {
+        if (!ignoreUser) throw OrgErrors.hasMembers();
+        await this.memberships.removeAllOfNode(manager, node.id);
+      }
+      await this.nodes.delete(manager, node.id);
+    });
+  }
+
+  /** `subject=sort` reorders current children; `subject=add` moves the listed nodes under this one, last. */
+  async patchChildren(
+    route: NodeRoute,
+    uid: string,
+    dto: PatchChildrenDto,
+  ): Promise<Record<string, object[]>> {
+    const ref = refForRoute(route, uid);
+    const field = `${route}_uids`;
+    const listed = dto[field as 'dept_uids' | 'group_uids' | 'node_uids'] ?? [];
+    await this.tx.run(async (manager) => {
+      await this.nodes.lockTree(ref.kind, manager);
+      const parent = await this.requireNode(ref, manager);
+      const targets = await this.resolveListed(field, listed, route, parent.kind, manager);
+      if (dto.subject === 'sort') {
+        const children = await this.nodes.children(parent.id, manager);
+        const childIds = new Set(children.map((c) => c.id));
+        const strangers = targets.filter((t) => !childIds.has(t.id));
+        if (strangers.length > 0) {
+          throw OrgErrors.notChildren(
+            field,
+            strangers.map((s) => (route === 'node' ? nodeUidOf(s) : s.uid)),
+          );
+        }
+        for (const [id, orderNo] of reorder(targets.map((t) => ({ id: t.id, orderNo: t.orderNo })))) {
+          await this.nodes.setOrder(manager, id, orderNo);
+        }
+        return;
+      }
+      for (const target of targets) await this.moveUnder(manager, target, parent);
+    });
+    return this.children(route, uid);
+  }
+
+  private async moveUnder(manager: EntityManager, node: OrgNodeEntity, parent: OrgNodeEntity): Promise<void> {
+    // Re-read: an earlier move in this request may have rewritten this node's path.
+    const current = await this.nodes.findById(node.id, manager);
+    if (!current) throw OrgErrors.notFound();
+    if (current.builtin) throw OrgErrors.builtinProtected();
+    if (parent.path.startsWith(current.path)) throw OrgErrors.deadlock();
+    let top = current.top;
+    if (current.kind === 'group') {
+      if (parent.id === BUILTIN_IDS.groupRoot) throw OrgErrors.acrossScope();
+      if (parent.id === BUILTIN_IDS.intra) {
+        if (RESERVED_CATEGORY_UIDS.has(current.uid)) throw OrgErrors.acrossScope();
+        top = current.uid;
+      } else if (parent.top !== current.top) {
+        throw OrgErrors.acrossScope();
+      }
+    }
+    const subtree = await this.nodes.subtree(current, manager);
+    const deepest = Math.max(...subtree.map((n) => n.depth));
+    if (deepest - current.depth + parent.depth + 1 > MAX_DEPTH) throw OrgErrors.tooDeep(MAX_DEPTH);
+    const orderNo = await this.nodes.nextChildOrder(parent.id, manager);
+    await this.nodes.moveSubtree(manager, current, parent, orderNo, top);
+  }
+
+  // ---- helpers ----
+
+  /** Visibility 4 lists resolved to ids; null when the node is not visibility 4 (lists are cleared). */
+  private async resolveScope(
+    manager: EntityManager,
+    visibility: NodeVisibility,
+    dto: { node_scope?: string[]; user_scope?: string[] },
+  ): Promise<{ nodeIds: number[]; userIds: number[] } | null> {
+    if (visibility !== NodeVisibility.Listed) return null;
+    const nodes = await this.resolveListed('node_scope', dto.node_scope ?? [], 'node', null, manager);
+    const usernames = [...new Set(dto.user_scope ?? [])];
+    const users = await this.users.findLiveByUsernames(usernames, manager);
+    const found = new Set(users.map((u) => u.username));
+    const missing = usernames.filter((u) => !found.has(u));
+    if (missing.length > 0) throw OrgErrors.usersMissing('user_scope', missing);
+    return { nodeIds: nodes.map((n) => n.id), userIds: users.map((u) => u.id) };
+  }
+
+  /** A requested uid must be free; a generated one gets 1, 2, … appended until it is (contract §4.7). */
+  private async freeUid(
+    manager: EntityManager,
+    kind: NodeKind,
+    base: string,
+    requested: boolean,
+    isCategory: boolean,
+  ): Promise<string> {
+    const taken = async (uid: string) =>
+      (isCategory && RESERVED_CATEGORY_UIDS.has(uid)) || (await this.nodes.uidTaken(kind, uid, manager));
+    if (requested) {
+      if (await taken(base)) throw OrgErrors.uidTaken();
+      return base;
+    }
+    if (!(await taken(base))) return base;
+    for (let suffix = 1; ; suffix++) {
+      const candidate = `${base}${suffix}`;
+      if (!(await taken(candidate))) return candidate;
+    }
+  }
+
+  /** A parallel create that takes the same uid first still answers "existed", not 500. */
+  private async writeUnique<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.tx.run(work);
+    } catch (error) {
+      if (uniqueViolationIndex(error) !== null) throw OrgErrors.uidTaken();
+      throw error;
+    }
+  }
+}
+
+/** Children of each node in sibling order (order_no, then id). */
+export function childrenIndex<T extends { id: number; parentId: number | null; orderNo: number }>(
+  nodes: T[],
+): Map<number, T[]> {
+  const index = new Map<number, T[]>();
+  for (const node of nodes) {
+    if (node.parentId === null) continue;
+    (index.get(node.parentId) ?? index.set(node.parentId, []).get(node.parentId))?.push(node);
+  }
+  for (const siblings of index.values()) siblings.sort((a, b) => a.orderNo - b.orderNo || a.id - b.id);
+  return index;
+}
+
+/** The subtree under `rootId` in pre-order, siblings in their order; iterative so depth cannot overflow. */
+export function preOrder<T extends { id: number; parentId: number | null; orderNo: number }>(
+  nodes: T[],
+  rootId: number,
+): T[] {
+  const index = childrenIndex(nodes);
+  const root = nodes.find((n) => n.id === rootId);
+  if (!root) return [];
+  const out: T[] = [];
+  const stack: T[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop() as T;
+    out.push(node);
+    const children = index.get(node.id) ?? [];
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+  }
+  return out;
+}
+
+/**
+ * Contract §4.6: the listed items take the listed items' current order numbers, sorted ascending, in
+ * list order; everything else keeps its place. Returns only the items whose number changes.
+ */
+export function reorder(listed: { id: number; orderNo: number }[]): Map<number, number> {
+  const slots = listed.map((item) => item.orderNo).sort((a, b) => a - b);
+  const changes = new Map<number, number>();
+  listed.forEach((item, i) => {
+    if (item.orderNo !== slots[i]) changes.set(item.id, slots[i]);
+  });
+  return changes;
+}
