@@ -103,13 +103,13 @@ export class Organization1763900000000 implements MigrationInterface {
         indices: [new TableIndex({ name: 'ix_org_node_scope_users_user', columnNames: ['user_id'] })],
       }),
     );
-    for (const node of BUILTIN_NODES) {
-      await queryRunner.manager
-        .createQueryBuilder()
-        .insert()
-        .into('org_nodes')
-        .values({ ...node, remark: '', order_no: node.id, visibility: 1, builtin: true, accept_user: true })
-        .execute();
+    // Raw SQL: a query builder would map these keys through the entity as it is today, not as it was.
+    for (const n of BUILTIN_NODES) {
+      await queryRunner.query(
+        'INSERT INTO org_nodes (id, kind, uid, name, remark, parent_id, path, depth, order_no, top, ' +
+          'visibility, builtin, accept_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [n.id, n.kind, n.uid, n.name, '', n.parent_id, n.path, n.depth, n.id, n.top, 1, 1, 1],
+      );
     }
   }
 
