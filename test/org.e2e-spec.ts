@@ -7,6 +7,11 @@ type Tree = {
   headcount?: number;
 } & Record<string, unknown>;
 
+/** A response's list of nodes (under `key`) reduced to one field of each. */
+function pluck(body: unknown, key: string, field = 'node_uid'): string[] {
+  return ((body as Record<string, Record<string, string>[]>)[key] ?? []).map((n) => n[field]);
+}
+
 /** Child trees of a NodeTree under whichever collection key the route uses. */
 function kids(tree: Tree): Tree[] {
   return (tree.depts ?? tree.groups ?? tree.nodes ?? []) as Tree[];
@@ -48,11 +53,7 @@ describe('organization trees', () => {
     });
     const meta = await t.http.get(`${API}/meta/node/`).set(admin).expect(200);
     expect(meta.body[0]).toMatchObject({ slug: 'default', node_uid: null });
-    expect(meta.body[0].nodes.map((n: { node_uid: string }) => n.node_uid)).toEqual([
-      'd_root',
-      'g_role',
-      'g_label',
-    ]);
+    expect(pluck((meta.body as unknown[])[0], 'nodes')).toEqual(['d_root', 'g_role', 'g_label']);
   });
 
   it('creates children last, generates uids from pinyin and refuses a taken uid', async () => {
@@ -296,26 +297,18 @@ describe('memberships', () => {
       .set(admin)
       .send({ subject: 'override', node_uids: ['d_east', 'd_rnd', 'g_engineer', 'g_remote'] })
       .expect(200);
-    expect(res.body.nodes.map((n: { node_uid: string }) => n.node_uid).sort()).toEqual([
+    expect(pluck(res.body, 'nodes', 'node_uid').sort()).toEqual([
       'd_east',
       'd_rnd',
       'g_engineer',
       'g_remote',
     ]);
     const depts = await t.http.get(`${API}/user/${username}/dept/`).set(admin).expect(200);
-    expect(depts.body.depts.map((d: { uid: string }) => d.uid).sort()).toEqual(['east', 'rnd']);
+    expect(pluck(depts.body, 'depts', 'uid').sort()).toEqual(['east', 'rnd']);
     const groups = await t.http.get(`${API}/user/${username}/group/`).set(admin).expect(200);
-    expect(groups.body.groups.map((g: { node_subject: string }) => g.node_subject).sort()).toEqual([
-      'label',
-      'role',
-    ]);
+    expect(pluck(groups.body, 'groups', 'node_subject').sort()).toEqual(['label', 'role']);
     const employee = await t.http.get(`${API}/user/${username}/`).set(admin).expect(200);
-    expect(employee.body.nodes.map((n: { node_uid: string }) => n.node_uid)).toEqual([
-      'g_engineer',
-      'g_remote',
-      'd_east',
-      'd_rnd',
-    ]);
+    expect(pluck(employee.body, 'nodes', 'node_uid')).toEqual(['g_engineer', 'g_remote', 'd_east', 'd_rnd']);
     expect(employee.body.is_extern_user).toBe(false);
 
     await t.http
@@ -324,11 +317,7 @@ describe('memberships', () => {
       .send({ subject: 'delete', dept_uids: ['rnd'] })
       .expect(200);
     const after = await t.http.get(`${API}/user/${username}/node/`).set(admin).expect(200);
-    expect(after.body.nodes.map((n: { node_uid: string }) => n.node_uid)).toEqual([
-      'd_east',
-      'g_engineer',
-      'g_remote',
-    ]);
+    expect(pluck(after.body, 'nodes', 'node_uid')).toEqual(['d_east', 'g_engineer', 'g_remote']);
     const unknown = await t.http
       .patch(`${API}/user/${username}/node/`)
       .set(admin)
@@ -359,7 +348,7 @@ describe('memberships', () => {
     expect(groups.map((g) => g.uid).sort()).toEqual(['extern', 'remote']);
     // g_extern is not listed among an Employee's nodes.
     const employee = await t.http.get(`${API}/user/${username}/`).set(admin).expect(200);
-    expect(employee.body.nodes.map((n: { node_uid: string }) => n.node_uid)).toEqual(['g_remote']);
+    expect(pluck(employee.body, 'nodes', 'node_uid')).toEqual(['g_remote']);
   });
 
   it('adds, sorts, overrides, moves out and deletes members', async () => {
@@ -371,7 +360,7 @@ describe('memberships', () => {
     const patch = (body: object) => t.http.patch(`${API}/dept/team/user/`).set(admin).send(body);
 
     const added = await patch({ subject: 'add', user_uids: [a, b, c, d, e] }).expect(200);
-    expect(added.body.users.map((u: { username: string }) => u.username)).toEqual([a, b, c, d, e]);
+    expect(pluck(added.body, 'users', 'username')).toEqual([a, b, c, d, e]);
     await patch({ subject: 'add', user_uids: [a] }).expect(200);
     expect(await members('dept', 'team')).toEqual([a, b, c, d, e]);
 
@@ -437,7 +426,7 @@ describe('memberships', () => {
       .set(admin)
       .send({ user: { username: 'newbie01', name: 'New' }, node_uids: ['d_sales', 'g_remote'] })
       .expect(201);
-    expect(created.body.nodes.map((n: { node_uid: string }) => n.node_uid)).toEqual(['g_remote', 'd_sales']);
+    expect(pluck(created.body, 'nodes', 'node_uid')).toEqual(['g_remote', 'd_sales']);
     const refused = await t.http
       .post(`${API}/user/`)
       .set(admin)
