@@ -64,9 +64,14 @@ export class MembershipsRepository {
     if (fresh.length === 0) return 0;
     let next = await this.nextOrder(manager, nodeId);
     for (let start = 0; start < fresh.length; start += CHUNK) {
-      await this.repo(manager).insert(
-        fresh.slice(start, start + CHUNK).map((userId) => ({ nodeId, userId, orderNo: next++ })),
-      );
+      // A parallel request may add the same user first; its row wins and this one is skipped.
+      await this.repo(manager)
+        .createQueryBuilder()
+        .insert()
+        .into(MembershipEntity)
+        .values(fresh.slice(start, start + CHUNK).map((userId) => ({ nodeId, userId, orderNo: next++ })))
+        .orIgnore()
+        .execute();
     }
     return fresh.length;
   }

@@ -21,7 +21,8 @@ import { collectionKey, type NodeRoute, parseNodeUid, refForRoute } from './node
 import { toNodeLite } from './org-node.mapper';
 import { OrgErrors } from './org.errors';
 import { BUILTIN_IDS, OrgNodesRepository } from './org-nodes.repository';
-import { OrgService, reorder } from './org.service';
+import { OrgService } from './org.service';
+import { reorder } from './tree-order';
 
 /** Who belongs to which node: member lists, a user's memberships, and the org facts on user responses. */
 @Injectable()
