@@ -29,7 +29,7 @@ describe('permission decision', () => {
       ]),
       [dept(11)],
       false,
-      'default',
+      'node:11',
     ],
     ['user black list beats group white list', perm([[50, 1]], [[7, -1]]), [group(50)], false, 'user:7'],
     ['user white list beats node black list', perm([[11, -1]], [[7, 1]]), [dept(11)], true, 'user:7'],
