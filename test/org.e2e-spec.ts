@@ -1,3 +1,4 @@
+import { ChangeStamps } from '../src/common/database/change-stamps';
 import { API, createTestApp, createUser, login, type TestApp } from './harness/test-app';
 
 type Headers = { Authorization: string };
@@ -434,6 +435,32 @@ describe('memberships', () => {
     expect(refused.status).toBe(400);
     expect(refused.body).toEqual({ dept_uids: ['nosuch does not exist'] });
     expect((await t.http.get(`${API}/user/newbie02/`).set(admin)).status).toBe(404);
+  });
+
+  it('moves the org change stamp with every membership and tree write, and only then', async () => {
+    const stamp = async () => (await t.app.get(ChangeStamps).current(['org'])).get('org');
+    const { username } = await createUser(t);
+    const before = await stamp();
+    await t.http.get(`${API}/user/${username}/node/`).set(admin).expect(200);
+    expect(await stamp()).toBe(before);
+    await t.http
+      .patch(`${API}/user/${username}/dept/`)
+      .set(admin)
+      .send({ subject: 'add', dept_uids: ['rnd'] })
+      .expect(200);
+    const afterMembership = await stamp();
+    expect(afterMembership).toBeGreaterThan(before ?? 0);
+    await t.http
+      .patch(`${API}/dept/rnd/dept/`)
+      .set(admin)
+      .send({ subject: 'add', dept_uids: ['east'] })
+      .expect(200);
+    expect(await stamp()).toBeGreaterThan(afterMembership ?? 0);
+    await t.http
+      .patch(`${API}/dept/sales/dept/`)
+      .set(admin)
+      .send({ subject: 'add', dept_uids: ['east'] })
+      .expect(200);
   });
 
   it('shows members and head counts in tree/, and forgets a deleted user', async () => {

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { ChangeStamps } from './database/change-stamps';
 import { TransactionRunner } from './database/transaction-runner';
 import { Clock } from './time/clock';
 import { DateTimeFormatter } from './time/date-time.formatter';
@@ -6,7 +7,7 @@ import { DateTimeFormatter } from './time/date-time.formatter';
 /** Shared services every room may inject. */
 @Global()
 @Module({
-  providers: [TransactionRunner, Clock, DateTimeFormatter],
-  exports: [TransactionRunner, Clock, DateTimeFormatter],
+  providers: [TransactionRunner, ChangeStamps, Clock, DateTimeFormatter],
+  exports: [TransactionRunner, ChangeStamps, Clock, DateTimeFormatter],
 })
 export class CommonModule {}

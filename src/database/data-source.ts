@@ -7,6 +7,8 @@ import { ApiTokenEntity } from '../modules/auth/entities/api-token.entity';
 import { LoginThrottleEntity } from '../modules/auth/entities/login-throttle.entity';
 import { Foundation1763800000000 } from './migrations/1763800000000-foundation';
 import { Organization1763900000000 } from './migrations/1763900000000-organization';
+import { ChangeStamps1763950000000 } from './migrations/1763950000000-change-stamps';
+import { ChangeStampEntity } from '../common/database/change-stamp.entity';
 import { MembershipEntity } from '../modules/org/entities/membership.entity';
 import { NodeScopeNodeEntity, NodeScopeUserEntity } from '../modules/org/entities/node-scope.entity';
 import { OrgNodeEntity } from '../modules/org/entities/org-node.entity';
@@ -19,8 +21,9 @@ export const ENTITIES = [
   MembershipEntity,
   NodeScopeNodeEntity,
   NodeScopeUserEntity,
+  ChangeStampEntity,
 ];
-export const MIGRATIONS = [Foundation1763800000000, Organization1763900000000];
+export const MIGRATIONS = [Foundation1763800000000, Organization1763900000000, ChangeStamps1763950000000];
 
 /** One definition for the app, the CLI and the tests: SQLite by default, MySQL/MariaDB via DATABASE_URL. */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -2,6 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
+import { ChangeStamps } from '../../common/database/change-stamps';
 import { TransactionRunner } from '../../common/database/transaction-runner';
 import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
 import type { UserEntity } from '../accounts/entities/user.entity';
@@ -38,6 +39,7 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
     private readonly hooks: UserLifecycleHooks,
     private readonly link: UserOrgLink,
     private readonly tx: TransactionRunner,
+    private readonly stamps: ChangeStamps,
     private readonly config: AppConfig,
   ) {}
 
@@ -46,6 +48,7 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
     this.hooks.onRemoved(async (manager, userId) => {
       await this.memberships.removeAllOfUser(manager, userId);
       await this.nodes.removeUserFromScopes(manager, userId);
+      await this.stamps.bump(manager, 'org');
     });
   }
 
@@ -57,8 +60,10 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
   }
 
   /** Appends the users that are not members yet; returns how many were added. */
-  addMembersWithin(manager: EntityManager, nodeId: number, userIds: number[]): Promise<number> {
-    return this.memberships.append(manager, nodeId, userIds);
+  async addMembersWithin(manager: EntityManager, nodeId: number, userIds: number[]): Promise<number> {
+    const added = await this.memberships.append(manager, nodeId, userIds);
+    if (added > 0) await this.stamps.bump(manager, 'org');
+    return added;
   }
 
   // ---- node members ----
@@ -127,6 +132,7 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
           break;
         }
       }
+      await this.stamps.bump(manager, 'org');
       return node.id;
     });
     const ordered = await this.inOrder((await this.memberships.ofNode(nodeId)).map((m) => m.userId));
@@ -167,6 +173,7 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
         await this.memberships.removeUserFromNodes(manager, user.id, drop);
         for (const node of listed) await this.memberships.append(manager, node.id, [user.id]);
       }
+      await this.stamps.bump(manager, 'org');
       return user.id;
     });
     return { [collectionKey(route)]: (await this.nodesOfUser(userId, route)).map(toNodeLite) };
@@ -250,6 +257,7 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
       );
     }
     for (const node of targets) await this.memberships.append(manager, node.id, [userId]);
+    if (targets.length > 0) await this.stamps.bump(manager, 'org');
   }
 
   // ---- helpers ----

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
+import { ChangeStamps } from '../../common/database/change-stamps';
 import { TransactionRunner, uniqueViolationIndex } from '../../common/database/transaction-runner';
 import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
 import { UsersService } from '../accounts/users.service';
@@ -43,6 +44,7 @@ export class OrgService {
     private readonly memberships: MembershipsRepository,
     private readonly users: UsersService,
     private readonly tx: TransactionRunner,
+    private readonly stamps: ChangeStamps,
     private readonly config: AppConfig,
   ) {}
 
@@ -256,6 +258,7 @@ export class OrgService {
         orderNo: await this.nodes.nextChildOrder(parent.id, manager),
       });
       if (scope) await this.nodes.replaceScopes(manager, node.id, scope.nodeIds, scope.userIds);
+      await this.stamps.bump(manager, 'org');
       return this.detailOf(node, manager);
     });
   }
@@ -286,6 +289,7 @@ export class OrgService {
         );
       }
       await this.nodes.save(manager, node);
+      await this.stamps.bump(manager, 'org');
       return this.detailOf(node, manager);
     });
   }
@@ -302,6 +306,7 @@ export class OrgService {
         await this.memberships.removeAllOfNode(manager, node.id);
       }
       await this.nodes.delete(manager, node.id);
+      await this.stamps.bump(manager, 'org');
     });
   }
 
@@ -331,9 +336,10 @@ export class OrgService {
         for (const [id, orderNo] of reorder(targets.map((t) => ({ id: t.id, orderNo: t.orderNo })))) {
           await this.nodes.setOrder(manager, id, orderNo);
         }
-        return;
+      } else {
+        for (const target of targets) await this.moveUnder(manager, target, parent);
       }
-      for (const target of targets) await this.moveUnder(manager, target, parent);
+      await this.stamps.bump(manager, 'org');
     });
     return this.children(route, uid);
   }
