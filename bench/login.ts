@@ -1,14 +1,18 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomInt } from 'node:crypto';
-import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as argon2 from 'argon2';
 import autocannon from 'autocannon';
+import {
+  API,
+  BenchServer,
+  buildServer,
+  envNumber,
+  loginToken,
+  percentile,
+  postJson,
+  round1,
+  verdict,
+} from './harness';
 
 /**
  * Scenario `login`: REST password logins per second against the real server (SQLite) beside a bare
@@ -16,9 +20,7 @@ import autocannon from 'autocannon';
  * Targets: HTTP/bare ratio >= 0.8, p95 < 300 ms, idle RSS < 200 MB.
  */
 
-const ROOT = join(__dirname, '..');
-const SERVER_ENTRY = join(ROOT, 'dist', 'main.js');
-const LOGIN_PATH = '/siteapi/v1/ucenter/login/';
+const LOGIN_PATH = `${API}/ucenter/login/`;
 const BENCH_USER = { username: 'benchuser', name: 'Bench', password: 'Bench-pass-2026' };
 
 // Written out rather than imported from src/, so the baseline is the stated target, not whatever src says.
@@ -27,9 +29,7 @@ const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, 
 const TARGET_RATIO = 0.8;
 const TARGET_P95_MS = 300;
 const TARGET_IDLE_RSS_MB = 200;
-const STARTUP_TIMEOUT_MS = 60_000;
 const SETTLE_MS = 2_000;
-const STOP_GRACE_MS = 5_000;
 
 interface Settings {
   concurrency: number;
@@ -61,49 +61,26 @@ interface HttpLoad {
 export async function run(): Promise<void> {
   const settings = readSettings();
   buildServer();
-  const dir = mkdtempSync(join(tmpdir(), 'arbor-bench-'));
-  let server: ChildProcess | undefined;
-  // finally does not run when the process is interrupted or exits early; these handlers do the same, synchronously.
-  const removeNow = (): void => {
-    if (server && isRunning(server)) server.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    removeNow();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.once('exit', removeNow);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const server = new BenchServer({ LOGIN_IP_LIMIT: '100000000', LOGIN_LOCKOUT_THRESHOLD: '100' });
   try {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const adminPassword = randomPassword(20);
-    server = startServer(dir, port, base, adminPassword);
-    const pid = server.pid;
-    if (pid === undefined) throw new Error('server process did not start');
-    await waitForPing(base, server);
+    await server.start();
     await sleep(SETTLE_MS);
-    const idleRssMb = readMemoryMb(pid, 'VmRSS');
+    const idleRssMb = server.memoryMb('VmRSS');
 
-    await createBenchUser(base, adminPassword);
-    await checkBenchLogin(base);
+    await createBenchUser(server.base, server.adminPassword);
+    await checkBenchLogin(server.base);
 
     console.log(`bare argon2id verify loop: ${settings.concurrency} workers, ${settings.durationS} s…`);
     const bare = await bareVerifyLoop(settings.concurrency, settings.durationS);
 
     console.log(`HTTP logins: ${settings.concurrency} connections, ${settings.durationS} s…`);
-    const load = await loadLogins(base, settings);
-    if (!isRunning(server)) throw new Error('server exited during the load');
-    const peakRssMb = readMemoryMb(pid, 'VmHWM');
+    const load = await loadLogins(server.base, settings);
+    if (!server.running) throw new Error('server exited during the load');
+    const peakRssMb = server.memoryMb('VmHWM');
 
     printSummary(summarize(settings, bare, load, idleRssMb, peakRssMb));
   } finally {
-    if (server) await stopServer(server);
-    removeNow();
-    process.removeListener('exit', removeNow);
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    await server.dispose();
   }
 }
 
@@ -114,134 +91,9 @@ function readSettings(): Settings {
   };
 }
 
-function envNumber(name: string, fallback: number, integer: boolean): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new Error(
-      `${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(raw)}`,
-    );
-  }
-  return value;
-}
-
-/** Always builds: a stale dist/ would measure code that is no longer in src/. */
-function buildServer(): void {
-  console.log('building the server (npm run build)…');
-  // Build output goes to stderr so stdout stays the summary and the RESULT line.
-  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
-  if (build.error) throw build.error;
-  if (build.status !== 0) throw new Error(`npm run build failed with exit code ${build.status}`);
-  if (!existsSync(SERVER_ENTRY)) throw new Error(`npm run build did not produce ${SERVER_ENTRY}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not find a free port'));
-      });
-    });
-  });
-}
-
-/** Letters and digits, and at least one of each, so the server's password policy accepts it. */
-function randomPassword(length: number): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  for (;;) {
-    const password = Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
-    if (/[A-Za-z]/.test(password) && /\d/.test(password)) return password;
-  }
-}
-
-function startServer(dir: string, port: number, base: string, adminPassword: string): ChildProcess {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    SQLITE_PATH: join(dir, 'arbor.sqlite'),
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    BASE_URL: base,
-    ADMIN_PASSWORD: adminPassword,
-    LOG_LEVEL: 'warn',
-    LOGIN_IP_LIMIT: '100000000',
-    LOGIN_LOCKOUT_THRESHOLD: '100',
-    NODE_ENV: 'production',
-  };
-  // The scenario measures the SQLite setup: a developer's MySQL or Redis must not leak in.
-  delete env.DATABASE_URL;
-  delete env.REDIS_URL;
-  // cwd is the temp dir so the server's dotenv does not pick up the repository's .env.
-  const child = spawn(process.execPath, [SERVER_ENTRY], { cwd: dir, env, stdio: ['ignore', 2, 2] });
-  child.on('error', (error) => console.error('server process error:', error));
-  return child;
-}
-
-/** SIGTERM lets Nest close the database; SIGKILL if it takes longer than the grace period. */
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (!isRunning(child)) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
-function isRunning(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-async function waitForPing(base: string, server: ChildProcess): Promise<void> {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (!isRunning(server)) {
-      throw new Error(`server exited during startup (code ${server.exitCode}, signal ${server.signalCode})`);
-    }
-    try {
-      const res = await fetch(`${base}/ping/`, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200 && (await res.text()) === 'pong') return;
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(200);
-  }
-  throw new Error(`server did not answer GET /ping/ within ${STARTUP_TIMEOUT_MS / 1000} s`);
-}
-
-async function postJson(
-  url: string,
-  body: unknown,
-  token?: string,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token !== undefined) headers.authorization = `Token ${token}`;
-  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // Not JSON: a failed status below reports the raw text; a 2xx leaves json empty for the caller to reject.
-  }
-  if (res.status < 200 || res.status >= 300) throw new Error(`POST ${url}: ${res.status} ${text}`);
-  return { status: res.status, json };
-}
-
-async function loginToken(base: string, username: string, password: string): Promise<string> {
-  const { status, json } = await postJson(`${base}${LOGIN_PATH}`, { username, password });
-  if (status !== 200 || typeof json.token !== 'string') {
-    throw new Error(`login as ${username}: expected 200 with a token, got ${status} ${JSON.stringify(json)}`);
-  }
-  return json.token;
-}
-
 async function createBenchUser(base: string, adminPassword: string): Promise<void> {
   const token = await loginToken(base, 'admin', adminPassword);
-  const { status, json } = await postJson(`${base}/siteapi/v1/user/`, { user: BENCH_USER }, token);
+  const { status, json } = await postJson(`${base}${API}/user/`, { user: BENCH_USER }, token);
   if (status !== 201)
     throw new Error(`creating ${BENCH_USER.username}: expected 201, got ${status} ${JSON.stringify(json)}`);
 }
@@ -297,24 +149,6 @@ function loadLogins(base: string, settings: Settings): Promise<HttpLoad> {
   });
 }
 
-/** VmRSS is the current resident set; VmHWM its high-water mark since the process started. */
-function readMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
-  if (kb === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(kb) / 1024;
-}
-
-/** Nearest-rank percentile; NaN (null in JSON) when nothing succeeded. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
 function summarize(
   settings: Settings,
   bare: BareLoop,
@@ -342,10 +176,6 @@ function summarize(
     idle_rss_mb: round1(idleRssMb),
     peak_rss_mb: round1(peakRssMb),
   };
-}
-
-function verdict(ok: boolean): string {
-  return ok ? 'ok' : 'MISSED';
 }
 
 function printSummary(s: Summary): void {

@@ -1,0 +1,211 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** What every scenario needs: a freshly built server on its own SQLite file, started and stopped for real. */
+
+export const ROOT = join(__dirname, '..');
+const SERVER_ENTRY = join(ROOT, 'dist', 'main.js');
+const STARTUP_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 5_000;
+export const API = '/siteapi/v1';
+
+export function envNumber(name: string, fallback: number, integer: boolean): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new Error(
+      `${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
+/** Always builds: a stale dist/ would measure code that is no longer in src/. */
+export function buildServer(): void {
+  console.log('building the server (npm run build)…');
+  // Build output goes to stderr so stdout stays the summary and the RESULT line.
+  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+  if (build.error) throw build.error;
+  if (build.status !== 0) throw new Error(`npm run build failed with exit code ${build.status}`);
+  if (!existsSync(SERVER_ENTRY)) throw new Error(`npm run build did not produce ${SERVER_ENTRY}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not find a free port'));
+      });
+    });
+  });
+}
+
+/** Letters and digits, and at least one of each, so the server's password policy accepts it. */
+function randomPassword(length: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  for (;;) {
+    const password = Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
+    if (/[A-Za-z]/.test(password) && /\d/.test(password)) return password;
+  }
+}
+
+function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/**
+ * A temporary directory holding the SQLite file, and the server process started on it. The directory
+ * and the process are removed on stop, on exit and on SIGINT/SIGTERM, also when a scenario fails.
+ */
+export class BenchServer {
+  readonly dir = mkdtempSync(join(tmpdir(), 'arbor-bench-'));
+  readonly sqlitePath = join(this.dir, 'arbor.sqlite');
+  readonly adminPassword = randomPassword(20);
+  base = '';
+  private child: ChildProcess | undefined;
+  private readonly removeNow = (): void => {
+    if (this.child && isRunning(this.child)) this.child.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  };
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    this.removeNow();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+
+  constructor(private readonly extraEnv: Record<string, string> = {}) {
+    process.once('exit', this.removeNow);
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
+  }
+
+  get pid(): number {
+    if (this.child?.pid === undefined) throw new Error('server is not running');
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && isRunning(this.child);
+  }
+
+  async start(): Promise<void> {
+    const port = await freePort();
+    this.base = `http://127.0.0.1:${port}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SQLITE_PATH: this.sqlitePath,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      BASE_URL: this.base,
+      ADMIN_PASSWORD: this.adminPassword,
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      ...this.extraEnv,
+    };
+    // Scenarios measure the SQLite setup: a developer's MySQL or Redis must not leak in.
+    delete env.DATABASE_URL;
+    delete env.REDIS_URL;
+    // cwd is the temp dir so the server's dotenv does not pick up the repository's .env.
+    this.child = spawn(process.execPath, [SERVER_ENTRY], { cwd: this.dir, env, stdio: ['ignore', 2, 2] });
+    this.child.on('error', (error) => console.error('server process error:', error));
+    await this.waitForPing();
+  }
+
+  /** SIGTERM lets Nest close the database; SIGKILL if it takes longer than the grace period. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || !isRunning(child)) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    this.removeNow();
+    process.removeListener('exit', this.removeNow);
+    process.removeListener('SIGINT', this.onSignal);
+    process.removeListener('SIGTERM', this.onSignal);
+  }
+
+  /** VmRSS is the current resident set; VmHWM its high-water mark since the process started. */
+  memoryMb(field: 'VmRSS' | 'VmHWM'): number {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
+    if (kb === undefined) throw new Error(`no ${field} in /proc/${this.pid}/status`);
+    return Number(kb) / 1024;
+  }
+
+  private async waitForPing(): Promise<void> {
+    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      const child = this.child;
+      if (!child || !isRunning(child)) {
+        throw new Error(
+          `server exited during startup (code ${child?.exitCode}, signal ${child?.signalCode})`,
+        );
+      }
+      try {
+        const res = await fetch(`${this.base}/ping/`, { signal: AbortSignal.timeout(2_000) });
+        if (res.status === 200 && (await res.text()) === 'pong') return;
+      } catch {
+        // Not listening yet.
+      }
+      await sleep(200);
+    }
+    throw new Error(`server did not answer GET /ping/ within ${STARTUP_TIMEOUT_MS / 1000} s`);
+  }
+}
+
+export async function postJson(
+  url: string,
+  body: unknown,
+  token?: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token !== undefined) headers.authorization = `Token ${token}`;
+  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // Not JSON: a failed status below reports the raw text; a 2xx leaves json empty for the caller to reject.
+  }
+  if (res.status < 200 || res.status >= 300) throw new Error(`POST ${url}: ${res.status} ${text}`);
+  return { status: res.status, json };
+}
+
+export async function loginToken(base: string, username: string, password: string): Promise<string> {
+  const { status, json } = await postJson(`${base}${API}/ucenter/login/`, { username, password });
+  if (status !== 200 || typeof json.token !== 'string') {
+    throw new Error(`login as ${username}: expected 200 with a token, got ${status} ${JSON.stringify(json)}`);
+  }
+  return json.token;
+}
+
+/** Nearest-rank percentile; NaN (null in JSON) when nothing was measured. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+export function verdict(ok: boolean): string {
+  return ok ? 'ok' : 'MISSED';
+}
