@@ -116,7 +116,13 @@ export class BenchServer {
     delete env.DATABASE_URL;
     delete env.REDIS_URL;
     // cwd is the temp dir so the server's dotenv does not pick up the repository's .env.
-    this.child = spawn(process.execPath, [SERVER_ENTRY], { cwd: this.dir, env, stdio: ['ignore', 2, 2] });
+    // BENCH_NODE_ARGS passes flags to the server's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    this.child = spawn(process.execPath, [...nodeArgs, SERVER_ENTRY], {
+      cwd: this.dir,
+      env,
+      stdio: ['ignore', 2, 2],
+    });
     this.child.on('error', (error) => console.error('server process error:', error));
     await this.waitForPing();
   }

@@ -1,4 +1,5 @@
 import * as login from './login';
+import * as org from './org';
 
 /** A benchmark scenario; it prints its own summary and cleans up after itself, also on failure. */
 interface Scenario {
@@ -6,7 +7,7 @@ interface Scenario {
 }
 
 /** `npm run bench -- <scenario>`: each scenario measures Arbor beside its baseline in the same run. */
-const SCENARIOS: Record<string, Scenario> = { login };
+const SCENARIOS: Record<string, Scenario> = { login, org };
 
 function usage(): never {
   console.error(`Usage: npm run bench -- <scenario>\nScenarios: ${Object.keys(SCENARIOS).join(', ')}`);

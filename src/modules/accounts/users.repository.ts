@@ -17,6 +17,8 @@ function likeContains(needle: string): string {
 
 /** Ids per IN list: below SQLite's and MySQL's bound-parameter limits, large enough to be few queries. */
 const ID_CHUNK = 500;
+/** Plain id lists bind well past 500 on both engines (SQLite allows 32766 parameters). */
+const LITE_CHUNK = 5000;
 
 @Injectable()
 export class UsersRepository {
@@ -142,19 +144,16 @@ export class UsersRepository {
     return found;
   }
 
-  /** id, username and name only: enough for member lists of large trees. */
+  /** id, username and name only, read raw: enough for the member lists of large trees. */
   async findLiteByIds(ids: number[]): Promise<Pick<UserEntity, 'id' | 'username' | 'name'>[]> {
     const found: Pick<UserEntity, 'id' | 'username' | 'name'>[] = [];
-    for (let start = 0; start < ids.length; start += ID_CHUNK) {
-      const chunk = ids.slice(start, start + ID_CHUNK);
-      found.push(
-        ...(await this.repo()
-          .createQueryBuilder('u')
-          .select(['u.id', 'u.username', 'u.name'])
-          .where('u.id IN (:...chunk)', { chunk })
-          .andWhere('u.deleted_at IS NULL')
-          .getMany()),
+    for (let start = 0; start < ids.length; start += LITE_CHUNK) {
+      const chunk = ids.slice(start, start + LITE_CHUNK);
+      const rows: { id: number | string; username: string; name: string }[] = await this.dataSource.query(
+        `SELECT id, username, name FROM users WHERE deleted_at IS NULL AND id IN (${chunk.map(() => '?').join(', ')})`,
+        chunk,
       );
+      for (const row of rows) found.push({ id: Number(row.id), username: row.username, name: row.name });
     }
     return found;
   }

@@ -38,17 +38,15 @@ export class MembershipsRepository {
     });
   }
 
-  /** Every membership of every node in a subtree, in member order. */
-  ofSubtree(path: string): Promise<{ nodeId: number; userId: number }[]> {
+  /** Every membership of every node in a subtree, in member order; raw rows, as there may be many. */
+  async ofSubtree(path: string): Promise<{ nodeId: number; userId: number }[]> {
     const { lower, upper } = subtreeRange(path);
-    return this.repo()
-      .createQueryBuilder('m')
-      .select(['m.nodeId', 'm.userId'])
-      .innerJoin('org_nodes', 'n', 'n.id = m.node_id')
-      .where('n.path >= :lower AND n.path < :upper', { lower, upper })
-      .orderBy('m.node_id', 'ASC')
-      .addOrderBy('m.order_no', 'ASC')
-      .getMany();
+    const rows: { node_id: number | string; user_id: number | string }[] = await this.dataSource.query(
+      'SELECT m.node_id, m.user_id FROM org_memberships m INNER JOIN org_nodes n ON n.id = m.node_id ' +
+        'WHERE n.path >= ? AND n.path < ? ORDER BY m.node_id, m.order_no',
+      [lower, upper],
+    );
+    return rows.map((r) => ({ nodeId: Number(r.node_id), userId: Number(r.user_id) }));
   }
 
   async countOfNode(nodeId: number, manager: EntityManager): Promise<number> {

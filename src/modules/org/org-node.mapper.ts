@@ -1,8 +1,8 @@
-import type { OrgNodeEntity } from './entities/org-node.entity';
+import type { OrgNode } from './entities/org-node.entity';
 import { nodeUidOf } from './node-uid';
 
 /** DeptLite / GroupLite (contract §2): a group's `node_subject` is its category, a dept's is `dept`. */
-export function toNodeLite(node: OrgNodeEntity): Record<string, unknown> {
+export function toNodeLite(node: OrgNode): Record<string, unknown> {
   const base = {
     node_uid: nodeUidOf(node),
     node_subject: node.kind === 'dept' ? 'dept' : node.top,
@@ -16,7 +16,7 @@ export function toNodeLite(node: OrgNodeEntity): Record<string, unknown> {
 }
 
 /** What a tree shows of a node the viewer may not open but must pass through. */
-export function toNodeReduced(node: OrgNodeEntity): Record<string, unknown> {
+export function toNodeReduced(node: OrgNode): Record<string, unknown> {
   return {
     [node.kind === 'dept' ? 'dept_id' : 'group_id']: node.id,
     node_uid: nodeUidOf(node),
@@ -26,7 +26,7 @@ export function toNodeReduced(node: OrgNodeEntity): Record<string, unknown> {
   };
 }
 
-export function parentFields(parent: OrgNodeEntity | null): Record<string, unknown> {
+export function parentFields(parent: OrgNode | null): Record<string, unknown> {
   return {
     parent_uid: parent?.uid ?? null,
     parent_node_uid: parent ? nodeUidOf(parent) : null,
@@ -36,8 +36,8 @@ export function parentFields(parent: OrgNodeEntity | null): Record<string, unkno
 
 /** Detail = node + parent + visibility; the scope lists are empty unless visibility is 4. */
 export function toNodeDetail(
-  node: OrgNodeEntity,
-  parent: OrgNodeEntity | null,
+  node: OrgNode,
+  parent: OrgNode | null,
   scope: { nodeUids: string[]; usernames: string[] },
 ): Record<string, unknown> {
   return {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import type { PageRequest } from '../../common/pagination/pagination';
-import { type NodeKind, OrgNodeEntity } from './entities/org-node.entity';
+import { type NodeKind, type OrgNode, OrgNodeEntity } from './entities/org-node.entity';
 import { NodeScopeNodeEntity, NodeScopeUserEntity } from './entities/node-scope.entity';
 import type { NodeRef } from './node-uid';
 
@@ -61,18 +61,32 @@ export class OrgNodesRepository {
     return this.repo(manager).findBy({ kind, uid: In(uids) });
   }
 
-  /** The node and everything below it, in no particular order. */
-  subtree(node: Pick<OrgNodeEntity, 'path'>, manager?: EntityManager): Promise<OrgNodeEntity[]> {
+  /**
+   * The node and everything below it, in no particular order. Read raw: hydrating thousands of
+   * entities costs several times the query itself.
+   */
+  async subtree(node: Pick<OrgNodeEntity, 'path'>, manager?: EntityManager): Promise<OrgNode[]> {
     const { lower, upper } = subtreeRange(node.path);
-    return this.repo(manager)
-      .createQueryBuilder('n')
-      .where('n.path >= :lower AND n.path < :upper', { lower, upper })
-      .getMany();
-  }
-
-  /** Subtree ids only, for membership conditions. */
-  subtreeIdsQuery(alias: string, pathParam: string): string {
-    return `SELECT ${alias}.id FROM org_nodes ${alias} WHERE ${alias}.path >= :${pathParam}_lower AND ${alias}.path < :${pathParam}_upper`;
+    const rows: Record<string, unknown>[] = await (manager ?? this.dataSource.manager).query(
+      'SELECT id, kind, uid, name, remark, parent_id, path, depth, order_no, top, visibility, builtin, accept_user ' +
+        'FROM org_nodes WHERE path >= ? AND path < ?',
+      [lower, upper],
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      kind: r.kind as NodeKind,
+      uid: String(r.uid),
+      name: String(r.name),
+      remark: String(r.remark),
+      parentId: r.parent_id === null ? null : Number(r.parent_id),
+      path: String(r.path),
+      depth: Number(r.depth),
+      orderNo: Number(r.order_no),
+      top: String(r.top),
+      visibility: Number(r.visibility),
+      builtin: Boolean(Number(r.builtin)),
+      acceptUser: Boolean(Number(r.accept_user)),
+    }));
   }
 
   children(parentId: number, manager?: EntityManager): Promise<OrgNodeEntity[]> {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Principal } from '../../common/guards/principal';
 import type { UserResponseDto } from '../accounts/dto/user-response.dto';
 import { UsersService } from '../accounts/users.service';
-import type { OrgNodeEntity } from './entities/org-node.entity';
+import type { OrgNode } from './entities/org-node.entity';
 import { NodeVisibility } from './entities/org-node.entity';
 import { MembershipsRepository } from './memberships.repository';
 import { refForRoute } from './node-uid';
@@ -10,6 +10,7 @@ import { toNodeLite } from './org-node.mapper';
 import { OrgErrors } from './org.errors';
 import { OrgNodesRepository } from './org-nodes.repository';
 import { OrgService } from './org.service';
+import { SubtreeCache } from './subtree-cache';
 import { isOpenTo, type Viewer, viewerOf, type VisibilityRule, visibleShape } from './visibility';
 
 /** What a signed-in employee may see of the organization (`ucenter/node/…`, `ucenter/user/…`). */
@@ -20,6 +21,7 @@ export class OrgVisibilityService {
     private readonly memberships: MembershipsRepository,
     private readonly org: OrgService,
     private readonly users: UsersService,
+    private readonly subtrees: SubtreeCache,
   ) {}
 
   async node(principal: Principal, nodeUid: string): Promise<Record<string, unknown>> {
@@ -33,7 +35,7 @@ export class OrgVisibilityService {
     const root = await this.org.requireNode(refForRoute('node', nodeUid));
     const viewer = await this.viewerFor(principal);
     if (!viewer) return this.org.buildTree(root, 'nodes', { userRequired, shape: null });
-    const subtree = await this.nodes.subtree(root);
+    const subtree = await this.subtrees.subtree(root);
     const open = await this.openSet(subtree, viewer);
     const shape = visibleShape(subtree, root.id, (id) => open.has(id));
     if (!shape.has(root.id)) throw OrgErrors.notFound();
@@ -64,7 +66,7 @@ export class OrgVisibilityService {
   }
 
   /** Ids of the given nodes that are open to the viewer; visibility-4 lists are loaded in one go. */
-  private async openSet(nodes: OrgNodeEntity[], viewer: Viewer): Promise<Set<number>> {
+  private async openSet(nodes: readonly OrgNode[], viewer: Viewer): Promise<Set<number>> {
     const listed = nodes.filter((n) => n.visibility === NodeVisibility.Listed).map((n) => n.id);
     const scopes = await this.nodes.scopesOf(listed);
     const scopeNodes = new Map<number, number[]>();

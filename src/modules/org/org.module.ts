@@ -6,6 +6,7 @@ import { DeptController, GroupController, NodeController, NodeListsController } 
 import { OrgNodesRepository } from './org-nodes.repository';
 import { OrgVisibilityService } from './org-visibility.service';
 import { OrgService } from './org.service';
+import { SubtreeCache } from './subtree-cache';
 import { UcenterOrgController } from './ucenter-org.controller';
 import { UserNodesController } from './user-nodes.controller';
 
@@ -20,6 +21,7 @@ import { UserNodesController } from './user-nodes.controller';
     UcenterOrgController,
   ],
   providers: [
+    SubtreeCache,
     OrgService,
     OrgMembershipsService,
     OrgVisibilityService,

@@ -7,7 +7,7 @@ import { TransactionRunner, uniqueViolationIndex } from '../../common/database/t
 import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
 import { UsersService } from '../accounts/users.service';
 import type { CreateNodeDto, PatchChildrenDto, UpdateNodeDto } from './dto/node-input.dto';
-import { type NodeKind, type OrgNodeEntity, NodeVisibility } from './entities/org-node.entity';
+import { type NodeKind, type OrgNode, type OrgNodeEntity, NodeVisibility } from './entities/org-node.entity';
 import { MembershipsRepository } from './memberships.repository';
 import {
   collectionKey,
@@ -21,6 +21,7 @@ import {
 import { parentFields, toNodeDetail, toNodeLite, toNodeReduced } from './org-node.mapper';
 import { OrgErrors } from './org.errors';
 import { BUILTIN_IDS, OrgNodesRepository } from './org-nodes.repository';
+import { SubtreeCache } from './subtree-cache';
 import { childrenIndex, preOrder, reorder } from './tree-order';
 import type { Shown } from './visibility';
 
@@ -45,6 +46,7 @@ export class OrgService {
     private readonly users: UsersService,
     private readonly tx: TransactionRunner,
     private readonly stamps: ChangeStamps,
+    private readonly subtrees: SubtreeCache,
     private readonly config: AppConfig,
   ) {}
 
@@ -135,7 +137,7 @@ export class OrgService {
   /** `…/list/`: the subtree in pre-order, each node with its parent's uids. */
   async subtreeList(route: NodeRoute, uid: string): Promise<object[]> {
     const root = await this.requireRouteNode(route, uid);
-    const subtree = await this.nodes.subtree(root);
+    const subtree = await this.subtrees.subtree(root);
     const byId = new Map(subtree.map((n) => [n.id, n]));
     const rootParent = root.parentId === null ? null : await this.nodes.findById(root.parentId);
     return preOrder(subtree, root.id).map((node) => {
@@ -158,9 +160,9 @@ export class OrgService {
     root: OrgNodeEntity,
     key: 'depts' | 'groups' | 'nodes',
     options: TreeOptions,
-    subtree?: OrgNodeEntity[],
+    subtree?: readonly OrgNode[],
   ): Promise<object> {
-    const nodes = subtree ?? (await this.nodes.subtree(root));
+    const nodes = subtree ?? (await this.subtrees.subtree(root));
     const { shape } = options;
     const isOpen = (id: number) => shape === null || shape.get(id) === 'open';
     const shown = nodes.filter((n) => shape === null || shape.has(n.id));
@@ -195,7 +197,7 @@ export class OrgService {
       }
     }
 
-    const render = (node: OrgNodeEntity): object => {
+    const render = (node: OrgNode): object => {
       const open = isOpen(node.id);
       const out: Record<string, unknown> = { info: open ? toNodeLite(node) : toNodeReduced(node) };
       if (options.userRequired) {

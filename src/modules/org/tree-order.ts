@@ -2,7 +2,7 @@
 
 /** Children of each node in sibling order (order_no, then id). */
 export function childrenIndex<T extends { id: number; parentId: number | null; orderNo: number }>(
-  nodes: T[],
+  nodes: readonly T[],
 ): Map<number, T[]> {
   const index = new Map<number, T[]>();
   for (const node of nodes) {
@@ -15,7 +15,7 @@ export function childrenIndex<T extends { id: number; parentId: number | null; o
 
 /** The subtree under `rootId` in pre-order, siblings in their order; iterative so depth cannot overflow. */
 export function preOrder<T extends { id: number; parentId: number | null; orderNo: number }>(
-  nodes: T[],
+  nodes: readonly T[],
   rootId: number,
 ): T[] {
   const index = childrenIndex(nodes);

@@ -68,3 +68,6 @@ export class OrgNodeEntity {
   @UpdateDateColumn({ name: 'updated_at' })
   updatedAt!: Date;
 }
+
+/** A node as read for large listings: every column but the timestamps, which no answer shows. */
+export type OrgNode = Omit<OrgNodeEntity, 'createdAt' | 'updatedAt'>;
