@@ -11,6 +11,7 @@ import { dataSourceOptions } from './database/data-source';
 import { AccountsModule } from './modules/accounts/accounts.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { OrgModule } from './modules/org/org.module';
+import { MigrationModule } from './modules/migration/migration.module';
 import { OpsModule } from './modules/ops/ops.module';
 
 @Module({})
@@ -31,6 +32,7 @@ export class AppModule {
         AccountsModule,
         AuthModule,
         OrgModule,
+        MigrationModule,
         OpsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: SiteApiExceptionFilter }],

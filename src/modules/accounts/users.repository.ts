@@ -173,6 +173,49 @@ export class UsersRepository {
     return found;
   }
 
+  /** Which live user holds each of these values of a unique column. */
+  async holdersOf(
+    column: 'private_email' | 'mobile',
+    values: string[],
+    manager?: EntityManager,
+  ): Promise<Map<string, number>> {
+    const holders = new Map<string, number>();
+    for (let start = 0; start < values.length; start += ID_CHUNK) {
+      const chunk = values.slice(start, start + ID_CHUNK);
+      const rows = await this.repo(manager)
+        .createQueryBuilder('u')
+        .select(['u.id', `u.${column === 'mobile' ? 'mobile' : 'privateEmail'}`])
+        .where(`u.${column} IN (:...chunk)`, { chunk })
+        .andWhere('u.deleted_at IS NULL')
+        .getMany();
+      for (const row of rows) {
+        const value = column === 'mobile' ? row.mobile : row.privateEmail;
+        if (value !== null) holders.set(value, row.id);
+      }
+    }
+    return holders;
+  }
+
+  async insertMany(manager: EntityManager, users: Partial<UserEntity>[]): Promise<void> {
+    for (let start = 0; start < users.length; start += ID_CHUNK) {
+      await this.repo(manager).insert(users.slice(start, start + ID_CHUNK));
+    }
+  }
+
+  async updateFields(manager: EntityManager, id: number, changes: Partial<UserEntity>): Promise<void> {
+    await this.repo(manager).update({ id }, changes);
+  }
+
+  /** Keyset page of live users by id, for streaming exports. */
+  pageAfter(afterId: number, limit: number, usernames?: string[]): Promise<UserEntity[]> {
+    const qb = this.repo()
+      .createQueryBuilder('u')
+      .where('u.deleted_at IS NULL')
+      .andWhere('u.id > :afterId', { afterId });
+    if (usernames) qb.andWhere('u.username IN (:...usernames)', { usernames });
+    return qb.orderBy('u.id', 'ASC').take(limit).getMany();
+  }
+
   private applyFilter(qb: SelectQueryBuilder<UserEntity>, filter: UserListFilter): void {
     const date = (d: Date) => datetimeParameter(this.dataSource, d);
     if (filter.keyword) {

@@ -272,6 +272,50 @@ export class UsersService {
     return conditions;
   }
 
+  // ---- bulk import and export (the migration room) ----
+
+  holdersOf(
+    field: 'private_email' | 'mobile',
+    values: string[],
+    manager?: EntityManager,
+  ): Promise<Map<string, number>> {
+    return this.users.holdersOf(field, values, manager);
+  }
+
+  /** Creates users without passwords (origin "script") inside the caller's transaction. */
+  async insertImported(manager: EntityManager, rows: ImportedUserFields[]): Promise<void> {
+    await this.users.insertMany(
+      manager,
+      rows.map((fields) => {
+        const draft: Partial<UserEntity> = { username: fields.username, origin: UserOrigin.Script };
+        applyWritableFields(draft, fields);
+        return draft;
+      }),
+    );
+  }
+
+  /**
+   * The changes an imported row makes to an existing user (only the columns the file has), or null
+   * when it changes nothing.
+   */
+  importedChanges(user: UserEntity, fields: ImportedUserFields): Partial<UserEntity> | null {
+    const draft: Partial<UserEntity> = {};
+    applyWritableFields(draft, fields);
+    const changes: Partial<UserEntity> = {};
+    for (const [key, value] of Object.entries(draft) as [keyof UserEntity, unknown][]) {
+      if (user[key] !== value) (changes as Record<string, unknown>)[key] = value;
+    }
+    return Object.keys(changes).length > 0 ? changes : null;
+  }
+
+  async updateImported(manager: EntityManager, userId: number, changes: Partial<UserEntity>): Promise<void> {
+    await this.users.updateFields(manager, userId, changes);
+  }
+
+  pageForExport(afterId: number, limit: number, usernames?: string[]): Promise<UserEntity[]> {
+    return this.users.pageAfter(afterId, limit, usernames);
+  }
+
   // ---- bootstrap and CLI ----
 
   countLiveUsers(): Promise<number> {
@@ -357,6 +401,15 @@ function normalizedUniqueValues(fields: Partial<UserFieldsDto>): Partial<Record<
     mobile: fields.mobile === '' ? null : fields.mobile,
   };
 }
+
+/** The user columns a CSV import may carry; absent ones are left as they are. */
+export type ImportedUserFields = Pick<UserFieldsDto, 'username'> &
+  Partial<
+    Pick<
+      UserFieldsDto,
+      'name' | 'email' | 'private_email' | 'mobile' | 'gender' | 'avatar' | 'position' | 'employee_number'
+    >
+  >;
 
 function applyWritableFields(target: Partial<UserEntity>, fields: Partial<UserFieldsDto>): void {
   const record = target as Record<string, unknown>;

@@ -1,0 +1,62 @@
+import { Body, Controller, HttpCode, Post, Req, StreamableFile } from '@nestjs/common';
+import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { AdminOnly } from '../../common/decorators/auth.decorators';
+import { DomainError } from '../../common/errors/domain-error';
+import { apiPaths } from '../../common/http/api-paths';
+import { queryBool } from '../../common/http/query-params';
+import { StringListField } from '../../common/validation/fields';
+import { CsvExportService } from './csv-export.service';
+import { CsvImportService, type ImportSummary } from './csv-import.service';
+import { receiveUpload } from './upload';
+
+export class ExportUsersDto {
+  @StringListField({ maxItems: 10_000, itemMax: 64, description: 'usernames; all users when omitted' })
+  user_uids?: string[];
+}
+
+/** `migration/user/csv/…`: move whole companies in and out as CSV. */
+@ApiTags('migration')
+@ApiBearerAuth('Token')
+@AdminOnly()
+@Controller(apiPaths('migration/user/csv'))
+export class MigrationController {
+  constructor(
+    private readonly exporter: CsvExportService,
+    private readonly importer: CsvImportService,
+  ) {}
+
+  @Post('export')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Users as CSV (all, or the listed user_uids)' })
+  async export(@Body() dto: ExportUsersDto): Promise<StreamableFile> {
+    const stream = await this.exporter.export(dto.user_uids);
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+    return new StreamableFile(stream, {
+      type: 'text/csv; charset=utf-8',
+      disposition: `attachment; filename="users-${stamp}.csv"`,
+    });
+  }
+
+  @Post('import')
+  @HttpCode(200)
+  @ApiConsumes('multipart/form-data')
+  @ApiOperation({
+    summary: 'Create or update users from a CSV file (`users`), optional `node_uid`, `dry_run`',
+  })
+  async import(@Req() req: Request): Promise<ImportSummary> {
+    const upload = await receiveUpload(req, 'users');
+    try {
+      const nodeUid = upload.fields.node_uid || undefined;
+      if (nodeUid !== undefined && nodeUid.length > 80) {
+        throw new DomainError('migration.bad_node', 400, {
+          node_uid: ['Ensure this field has no more than 80 characters.'],
+        });
+      }
+      const dryRun = queryBool({ dry_run: upload.fields.dry_run ?? req.query.dry_run }, 'dry_run');
+      return await this.importer.importFile(upload.path, { dryRun, nodeUid });
+    } finally {
+      await upload.discard();
+    }
+  }
+}
