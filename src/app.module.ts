@@ -11,6 +11,7 @@ import { dataSourceOptions } from './database/data-source';
 import { AccountsModule } from './modules/accounts/accounts.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { OrgModule } from './modules/org/org.module';
+import { PermissionsModule } from './modules/permissions/permissions.module';
 import { MigrationModule } from './modules/migration/migration.module';
 import { OpsModule } from './modules/ops/ops.module';
 
@@ -32,6 +33,7 @@ export class AppModule {
         AccountsModule,
         AuthModule,
         OrgModule,
+        PermissionsModule,
         MigrationModule,
         OpsModule,
       ],

@@ -8,10 +8,18 @@ import { LoginThrottleEntity } from '../modules/auth/entities/login-throttle.ent
 import { Foundation1763800000000 } from './migrations/1763800000000-foundation';
 import { Organization1763900000000 } from './migrations/1763900000000-organization';
 import { ChangeStamps1763950000000 } from './migrations/1763950000000-change-stamps';
+import { Permissions1764000000000 } from './migrations/1764000000000-permissions';
 import { ChangeStampEntity } from '../common/database/change-stamp.entity';
 import { MembershipEntity } from '../modules/org/entities/membership.entity';
 import { NodeScopeNodeEntity, NodeScopeUserEntity } from '../modules/org/entities/node-scope.entity';
 import { OrgNodeEntity } from '../modules/org/entities/org-node.entity';
+import { AppClientEntity } from '../modules/permissions/entities/app-client.entity';
+import { AppEntity } from '../modules/permissions/entities/app.entity';
+import {
+  PermNodeStatusEntity,
+  PermUserStatusEntity,
+} from '../modules/permissions/entities/perm-status.entity';
+import { PermEntity } from '../modules/permissions/entities/perm.entity';
 
 export const ENTITIES = [
   UserEntity,
@@ -22,8 +30,18 @@ export const ENTITIES = [
   NodeScopeNodeEntity,
   NodeScopeUserEntity,
   ChangeStampEntity,
+  AppEntity,
+  AppClientEntity,
+  PermEntity,
+  PermUserStatusEntity,
+  PermNodeStatusEntity,
 ];
-export const MIGRATIONS = [Foundation1763800000000, Organization1763900000000, ChangeStamps1763950000000];
+export const MIGRATIONS = [
+  Foundation1763800000000,
+  Organization1763900000000,
+  ChangeStamps1763950000000,
+  Permissions1764000000000,
+];
 
 /** One definition for the app, the CLI and the tests: SQLite by default, MySQL/MariaDB via DATABASE_URL. */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { ChangeStampEntity } from './change-stamp.entity';
 
 /** Topics whose writers bump a stamp; seeded by the migration that introduces each one. */
@@ -21,8 +21,14 @@ export class ChangeStamps {
       .execute();
   }
 
-  async current(topics: ChangeTopic[]): Promise<Map<ChangeTopic, number>> {
-    const rows = await this.dataSource.getRepository(ChangeStampEntity).findBy({ topic: In(topics) });
-    return new Map(rows.map((r) => [r.topic as ChangeTopic, r.version]));
+  /** One small raw read: callers check it on every decision, so it must stay cheap. */
+  async current(topics: ChangeTopic[], manager?: EntityManager): Promise<Map<ChangeTopic, number>> {
+    const rows: { topic: string; version: number | string }[] = await (
+      manager ?? this.dataSource.manager
+    ).query(
+      `SELECT topic, version FROM change_stamps WHERE topic IN (${topics.map(() => '?').join(', ')})`,
+      topics,
+    );
+    return new Map(rows.map((r) => [r.topic as ChangeTopic, Number(r.version)]));
   }
 }

@@ -4,6 +4,7 @@ import { PasswordHasher } from './password-hasher.service';
 import { ProfileController } from './profile.controller';
 import { UserLifecycleHooks } from './user-lifecycle.hooks';
 import { UserOrgLink } from './user-org.link';
+import { UserPermsLink } from './user-perms.link';
 import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
@@ -16,8 +17,9 @@ import { UsersService } from './users.service';
     PasswordHasher,
     UserLifecycleHooks,
     UserOrgLink,
+    UserPermsLink,
     AdminBootstrapService,
   ],
-  exports: [UsersService, UserLifecycleHooks, UserOrgLink],
+  exports: [UsersService, UserLifecycleHooks, UserOrgLink, UserPermsLink],
 })
 export class AccountsModule {}

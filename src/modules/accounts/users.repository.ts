@@ -206,6 +206,14 @@ export class UsersRepository {
     await this.repo(manager).update({ id }, changes);
   }
 
+  /** Every live user's id, ascending (the permission room lists who holds a permission). */
+  async liveIds(): Promise<number[]> {
+    const rows: { id: number | string }[] = await this.dataSource.query(
+      'SELECT id FROM users WHERE deleted_at IS NULL ORDER BY id',
+    );
+    return rows.map((r) => Number(r.id));
+  }
+
   /** Keyset page of live users by id, for streaming exports. */
   pageAfter(afterId: number, limit: number, usernames?: string[]): Promise<UserEntity[]> {
     const qb = this.repo()

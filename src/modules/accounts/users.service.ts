@@ -240,6 +240,10 @@ export class UsersService {
     return this.users.findLiveByIds(ids, manager);
   }
 
+  liveIds(): Promise<number[]> {
+    return this.users.liveIds();
+  }
+
   findLiteByIds(ids: number[]): Promise<Pick<UserEntity, 'id' | 'username' | 'name'>[]> {
     return this.users.findLiteByIds(ids);
   }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiOkResponse,
@@ -60,10 +60,25 @@ export class AuthController {
 
   @Get('auth/token')
   @ApiBearerAuth('Token')
-  @ApiOperation({ summary: "The token's user; 401 when the token is missing, invalid, expired or revoked" })
+  @ApiOperation({
+    summary:
+      "The token's user and its permissions; with `perm_uid`, 403 (same body) when it is not held. " +
+      '`app_uid` or `oauth_client_id` narrows `perms` to one app. 401 when the token is not valid.',
+  })
   @ApiOkResponse({ type: UserWithPermDto })
-  currentUser(@CurrentPrincipal() principal: Principal): Promise<UserWithPermDto> {
-    return this.auth.currentUser(principal);
+  currentUser(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: Record<string, unknown>,
+  ): Promise<UserWithPermDto> {
+    const text = (key: string): string | undefined => {
+      const value = query[key];
+      return typeof value === 'string' && value !== '' ? value.slice(0, 200) : undefined;
+    };
+    return this.auth.currentUser(principal, {
+      permUid: text('perm_uid'),
+      appUid: text('app_uid'),
+      oauthClientId: text('oauth_client_id'),
+    });
   }
 
   @AdminOnly()

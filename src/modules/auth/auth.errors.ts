@@ -1,4 +1,4 @@
-import { CommonErrors, detailError, nonFieldError } from '../../common/errors/domain-error';
+import { CommonErrors, DomainError, detailError, nonFieldError } from '../../common/errors/domain-error';
 
 export const AuthErrors = {
   /** The same body for an unknown account and a wrong password. */
@@ -24,4 +24,6 @@ export const AuthErrors = {
   inactiveUser: () => detailError('auth.inactive_user', 401, 'User inactive or deleted.'),
   notProvided: () => CommonErrors.unauthenticated(),
   forbidden: () => CommonErrors.forbidden(),
+  /** `auth/token/?perm_uid=` not held: 403 with the same UserWithPerm body as a grant. */
+  permissionDenied: (body: object) => new DomainError('auth.perm_denied', 403, { ...body }),
 };

@@ -5,6 +5,7 @@ import { TransactionRunner } from '../../common/database/transaction-runner';
 import { CommonErrors } from '../../common/errors/domain-error';
 import type { Principal, Role } from '../../common/guards/principal';
 import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
+import { type PermCheckRequest, UserPermsLink } from '../accounts/user-perms.link';
 import { UsersService } from '../accounts/users.service';
 import type { UserEntity } from '../accounts/entities/user.entity';
 import { AuthErrors } from './auth.errors';
@@ -31,6 +32,7 @@ export class AuthService implements OnModuleInit {
     @Inject(RATE_LIMITER) private readonly ipLimiter: RateLimiter,
     private readonly config: AppConfig,
     private readonly tx: TransactionRunner,
+    private readonly perms: UserPermsLink,
   ) {}
 
   onModuleInit(): void {
@@ -84,10 +86,16 @@ export class AuthService implements OnModuleInit {
     await this.tokens.revoke(principal.tokenId);
   }
 
-  async currentUser(principal: Principal): Promise<UserWithPermDto> {
+  /**
+   * `auth/token/`: the token's user with its permissions (within an app when one is named). When a
+   * `perm_uid` is asked for and not held, the same body comes back with 403; admins hold everything.
+   */
+  async currentUser(principal: Principal, request: PermCheckRequest = {}): Promise<UserWithPermDto> {
     const user = await this.users.findLiveById(principal.userId);
     if (!user) throw AuthErrors.inactiveUser();
-    return this.userWithPerm(user);
+    const { body, granted } = await this.userWithPermChecked(user, request);
+    if (!granted) throw AuthErrors.permissionDenied(body);
+    return body;
   }
 
   async unlock(username: string): Promise<void> {
@@ -97,9 +105,19 @@ export class AuthService implements OnModuleInit {
   }
 
   private async userWithPerm(user: UserEntity): Promise<UserWithPermDto> {
-    const full = await this.users.toUserResponse(user);
+    return (await this.userWithPermChecked(user, {})).body;
+  }
+
+  private async userWithPermChecked(
+    user: UserEntity,
+    request: PermCheckRequest,
+  ): Promise<{ body: UserWithPermDto; granted: boolean }> {
+    const [full, check] = await Promise.all([
+      this.users.toUserResponse(user),
+      this.perms.view.check({ id: user.id, isAdmin: user.isAdmin }, request),
+    ]);
     const roles: Role[] = user.isAdmin ? ['admin'] : [];
-    return {
+    const body: UserWithPermDto = {
       user_id: full.user_id,
       username: full.username,
       name: full.name,
@@ -117,9 +135,10 @@ export class AuthService implements OnModuleInit {
       origin_verbose: full.origin_verbose,
       require_reset_password: full.require_reset_password,
       has_password: full.has_password,
-      perms: [],
+      perms: check.perms,
       roles,
     };
+    return { body, granted: check.granted };
   }
 }
 

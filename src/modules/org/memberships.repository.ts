@@ -49,6 +49,14 @@ export class MembershipsRepository {
     return rows.map((r) => ({ nodeId: Number(r.node_id), userId: Number(r.user_id) }));
   }
 
+  /** Every membership, raw: the permission snapshot holds them all. */
+  async all(manager?: EntityManager): Promise<{ nodeId: number; userId: number }[]> {
+    const rows: { node_id: number | string; user_id: number | string }[] = await (
+      manager ?? this.dataSource.manager
+    ).query('SELECT node_id, user_id FROM org_memberships');
+    return rows.map((r) => ({ nodeId: Number(r.node_id), userId: Number(r.user_id) }));
+  }
+
   async countOfNode(nodeId: number, manager: EntityManager): Promise<number> {
     return this.repo(manager).count({ where: { nodeId } });
   }

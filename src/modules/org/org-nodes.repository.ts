@@ -67,10 +67,19 @@ export class OrgNodesRepository {
    */
   async subtree(node: Pick<OrgNodeEntity, 'path'>, manager?: EntityManager): Promise<OrgNode[]> {
     const { lower, upper } = subtreeRange(node.path);
+    return this.readRaw('WHERE path >= ? AND path < ?', [lower, upper], manager);
+  }
+
+  /** Every node of both trees, raw (for snapshots that hold the whole tree in memory). */
+  all(manager?: EntityManager): Promise<OrgNode[]> {
+    return this.readRaw('', [], manager);
+  }
+
+  private async readRaw(where: string, params: unknown[], manager?: EntityManager): Promise<OrgNode[]> {
     const rows: Record<string, unknown>[] = await (manager ?? this.dataSource.manager).query(
       'SELECT id, kind, uid, name, remark, parent_id, path, depth, order_no, top, visibility, builtin, accept_user ' +
-        'FROM org_nodes WHERE path >= ? AND path < ?',
-      [lower, upper],
+        `FROM org_nodes ${where}`,
+      params,
     );
     return rows.map((r) => ({
       id: Number(r.id),

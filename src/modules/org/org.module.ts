@@ -5,6 +5,7 @@ import { OrgMembershipsService } from './memberships.service';
 import { DeptController, GroupController, NodeController, NodeListsController } from './org-nodes.controller';
 import { OrgNodesRepository } from './org-nodes.repository';
 import { OrgVisibilityService } from './org-visibility.service';
+import { OrgNodeHooks } from './org-node.hooks';
 import { OrgService } from './org.service';
 import { SubtreeCache } from './subtree-cache';
 import { UcenterOrgController } from './ucenter-org.controller';
@@ -21,6 +22,7 @@ import { UserNodesController } from './user-nodes.controller';
     UcenterOrgController,
   ],
   providers: [
+    OrgNodeHooks,
     SubtreeCache,
     OrgService,
     OrgMembershipsService,
@@ -28,6 +30,6 @@ import { UserNodesController } from './user-nodes.controller';
     OrgNodesRepository,
     MembershipsRepository,
   ],
-  exports: [OrgService, OrgMembershipsService, OrgVisibilityService],
+  exports: [OrgService, OrgMembershipsService, OrgVisibilityService, OrgNodeHooks],
 })
 export class OrgModule {}

@@ -21,6 +21,7 @@ import {
 import { parentFields, toNodeDetail, toNodeLite, toNodeReduced } from './org-node.mapper';
 import { OrgErrors } from './org.errors';
 import { BUILTIN_IDS, OrgNodesRepository } from './org-nodes.repository';
+import { OrgNodeHooks } from './org-node.hooks';
 import { SubtreeCache } from './subtree-cache';
 import { childrenIndex, preOrder, reorder } from './tree-order';
 import type { Shown } from './visibility';
@@ -47,15 +48,30 @@ export class OrgService {
     private readonly tx: TransactionRunner,
     private readonly stamps: ChangeStamps,
     private readonly subtrees: SubtreeCache,
+    private readonly hooks: OrgNodeHooks,
     private readonly config: AppConfig,
   ) {}
 
   // ---- lookups ----
 
+  /** The whole org as the permission snapshot holds it: every node and every membership. */
+  async snapshot(manager: EntityManager): Promise<{
+    nodes: OrgNode[];
+    memberships: { nodeId: number; userId: number }[];
+  }> {
+    return { nodes: await this.nodes.all(manager), memberships: await this.memberships.all(manager) };
+  }
+
   async requireNode(ref: NodeRef, manager?: EntityManager): Promise<OrgNodeEntity> {
     const node = await this.nodes.findByRef(ref, manager);
     if (!node) throw OrgErrors.notFound();
     return node;
+  }
+
+  /** `d_x` / `g_x` to the node, or null (also for an unknown prefix). */
+  findByNodeUid(nodeUid: string, manager?: EntityManager): Promise<OrgNodeEntity | null> {
+    const ref = parseNodeUid(nodeUid);
+    return ref ? this.nodes.findByRef(ref, manager) : Promise.resolve(null);
   }
 
   requireRouteNode(route: NodeRoute, uid: string, manager?: EntityManager): Promise<OrgNodeEntity> {
@@ -307,6 +323,7 @@ export class OrgService {
         if (!ignoreUser) throw OrgErrors.hasMembers();
         await this.memberships.removeAllOfNode(manager, node.id);
       }
+      await this.hooks.remove(manager, node.id);
       await this.nodes.delete(manager, node.id);
       await this.stamps.bump(manager, 'org');
     });

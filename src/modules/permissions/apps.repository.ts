@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, In } from 'typeorm';
+import { AppClientEntity, type ClientProtocol } from './entities/app-client.entity';
+import { AppEntity } from './entities/app.entity';
+
+export interface AppListFilter {
+  name?: string;
+  /** Only these apps (a workbench); undefined = every app. */
+  ids?: number[];
+}
+
+@Injectable()
+export class AppsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  private repo(manager?: EntityManager) {
+    return (manager ?? this.dataSource.manager).getRepository(AppEntity);
+  }
+
+  private clients(manager?: EntityManager) {
+    return (manager ?? this.dataSource.manager).getRepository(AppClientEntity);
+  }
+
+  findByUid(uid: string, manager?: EntityManager): Promise<AppEntity | null> {
+    return this.repo(manager).findOne({ where: { uid } });
+  }
+
+  async findByIds(ids: number[]): Promise<AppEntity[]> {
+    return ids.length === 0 ? [] : this.repo().findBy({ id: In(ids) });
+  }
+
+  async uidTaken(uid: string, manager: EntityManager): Promise<boolean> {
+    return (await this.repo(manager).count({ where: { uid } })) > 0;
+  }
+
+  /** Newest first, `name` icontains. */
+  list(filter: AppListFilter, page: { offset: number; pageSize: number }): Promise<[AppEntity[], number]> {
+    const qb = this.repo().createQueryBuilder('a');
+    if (filter.ids) {
+      if (filter.ids.length === 0) return Promise.resolve([[], 0]);
+      qb.andWhere('a.id IN (:...ids)', { ids: filter.ids });
+    }
+    if (filter.name) {
+      const name = `%${filter.name.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+      qb.andWhere("LOWER(a.name) LIKE LOWER(:name) ESCAPE '!'", { name });
+    }
+    return qb
+      .orderBy('a.created_at', 'DESC')
+      .addOrderBy('a.id', 'DESC')
+      .skip(page.offset)
+      .take(page.pageSize)
+      .getManyAndCount();
+  }
+
+  async insert(manager: EntityManager, app: Partial<AppEntity>): Promise<AppEntity> {
+    return this.repo(manager).save(this.repo(manager).create(app));
+  }
+
+  async update(manager: EntityManager, id: number, changes: Partial<AppEntity>): Promise<void> {
+    if (Object.keys(changes).length > 0) await this.repo(manager).update({ id }, changes);
+  }
+
+  async delete(manager: EntityManager, id: number): Promise<void> {
+    await this.clients(manager).delete({ appId: id });
+    await this.repo(manager).delete({ id });
+  }
+
+  async findByClientId(clientId: string): Promise<AppEntity | null> {
+    const client = await this.clients().findOne({ where: { clientId } });
+    return client ? this.repo().findOne({ where: { id: client.appId } }) : null;
+  }
+
+  async clientsOf(appIds: number[], manager?: EntityManager): Promise<AppClientEntity[]> {
+    return appIds.length === 0 ? [] : this.clients(manager).findBy({ appId: In(appIds) });
+  }
+
+  async saveClient(manager: EntityManager, client: Partial<AppClientEntity>): Promise<void> {
+    await this.clients(manager).save(this.clients(manager).create(client));
+  }
+
+  async deleteClient(manager: EntityManager, appId: number, protocol: ClientProtocol): Promise<void> {
+    await this.clients(manager).delete({ appId, protocol });
+  }
+}

@@ -1,0 +1,332 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { Request } from 'express';
+import type { EntityManager } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { ChangeStamps } from '../../common/database/change-stamps';
+import { TransactionRunner, uniqueViolationIndex } from '../../common/database/transaction-runner';
+import { queryBool } from '../../common/http/query-params';
+import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
+import { UsersService } from '../accounts/users.service';
+import { uidBaseFromName } from '../org/node-uid';
+import { OrgService } from '../org/org.service';
+import { AppsRepository } from './apps.repository';
+import type {
+  AppFieldsDto,
+  CreateAppDto,
+  OAuthAppDto,
+  OidcAppDto,
+  RegisterOAuthDto,
+  UpdateAppDto,
+} from './dto/app-input.dto';
+import type { AppClientEntity, ClientProtocol } from './entities/app-client.entity';
+import type { AppEntity } from './entities/app.entity';
+import { PermissionErrors } from './permissions.errors';
+import { toAppResponse } from './permissions.mapper';
+import { PermissionResolver } from './permission-resolver.service';
+import type { PermissionSnapshot } from './permission-snapshot';
+import { PermsRepository } from './perms.repository';
+import { PermsService } from './perms.service';
+
+export function accessPermUid(appUid: string): string {
+  return `app_${appUid}_access`;
+}
+
+/** An OAuth client secret: 256 random bits, shown once; only its SHA-256 is kept. */
+function newClientSecret(): { secret: string; hash: string } {
+  const secret = randomBytes(32).toString('base64url');
+  return { secret, hash: createHash('sha256').update(secret).digest('hex') };
+}
+
+/** Each URI absolute, without a fragment or wildcard: redirects are matched exactly, character for character. */
+function checkRedirectUris(field: string, value: string): string {
+  const uris = value.split(/\s+/).filter(Boolean);
+  for (const uri of uris) {
+    let parsed: URL;
+    try {
+      parsed = new URL(uri);
+    } catch {
+      throw PermissionErrors.badRedirectUri(field, uri, 'not an absolute URI');
+    }
+    if (parsed.hash !== '' || uri.includes('#'))
+      throw PermissionErrors.badRedirectUri(field, uri, 'has a fragment');
+    if (uri.includes('*')) throw PermissionErrors.badRedirectUri(field, uri, 'wildcards are not allowed');
+    if (['javascript:', 'data:', 'file:'].includes(parsed.protocol)) {
+      throw PermissionErrors.badRedirectUri(field, uri, 'scheme not allowed');
+    }
+  }
+  return uris.join(' ');
+}
+
+/** Apps, their protocol parts and their access permission `app_<uid>_access`. */
+@Injectable()
+export class AppsService {
+  constructor(
+    private readonly apps: AppsRepository,
+    private readonly perms: PermsRepository,
+    private readonly permsService: PermsService,
+    private readonly resolver: PermissionResolver,
+    private readonly users: UsersService,
+    private readonly org: OrgService,
+    private readonly tx: TransactionRunner,
+    private readonly stamps: ChangeStamps,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * `app/`: APPWithAccess, newest first. `user_uid` or `node_uid` names the owner whose access is shown
+   * in `access_result`; `owner_access` keeps the apps where that owner's access equals it.
+   */
+  async list(req: Request, query: Record<string, unknown>): Promise<Page<object>> {
+    const name = typeof query.name === 'string' && query.name !== '' ? query.name : undefined;
+    const owner = await this.ownerOf(query);
+    const ownerAccess =
+      query.owner_access === undefined || query.owner_access === ''
+        ? undefined
+        : queryBool(query, 'owner_access');
+    if (ownerAccess !== undefined && !owner) {
+      throw PermissionErrors.ownerNotFound(query.user_uid !== undefined ? 'user_uid' : 'node_uid');
+    }
+    const snapshot = await this.resolver.current();
+    let ids: number[] | undefined;
+    if (owner && ownerAccess !== undefined) {
+      ids = [...snapshot.perms.perms.values()]
+        .filter((p) => p.subject === 'app' && p.action === 'access' && p.appId !== null)
+        .filter((p) => this.accessValue(snapshot, owner, p.uid) === ownerAccess)
+        .map((p) => p.appId as number);
+    }
+    const page = pageRequest(query);
+    const [apps, count] = await this.apps.list({ name, ids }, page);
+    const clients = await this.clientsByApp(apps.map((a) => a.id));
+    const accessPerms = apps.flatMap((app) => snapshot.perm(accessPermUid(app.uid)) ?? []);
+    const summaries = new Map(
+      (await this.permsService.withOwners(snapshot, accessPerms, 'all')).map((p) => [p.uid, p]),
+    );
+    const results = apps.map((app) => {
+      const body = toAppResponse(app, clients.get(app.id) ?? []);
+      body.access_perm = summaries.get(accessPermUid(app.uid)) ?? null;
+      body.access_result = {
+        node_uid: owner?.kind === 'node' ? owner.nodeUid : null,
+        user_uid: owner?.kind === 'user' ? owner.username : null,
+        value: owner ? this.accessValue(snapshot, owner, accessPermUid(app.uid)) : false,
+      };
+      return body;
+    });
+    return toPage(req, this.config.baseUrl, page, count, results);
+  }
+
+  async create(dto: CreateAppDto): Promise<object> {
+    const uid = dto.uid ?? (await uidBaseFromName(dto.name)).slice(0, 56);
+    return this.writeUnique(async (manager) => {
+      let free = uid;
+      if (dto.uid === undefined) {
+        for (let n = 1; await this.apps.uidTaken(free, manager); n++) free = `${uid}${n}`;
+      } else if (await this.apps.uidTaken(free, manager)) {
+        throw PermissionErrors.appUidTaken();
+      }
+      const app = await this.apps.insert(manager, {
+        uid: free,
+        name: dto.name,
+        indexUrl: dto.index ?? '',
+        logo: dto.logo ?? '',
+        remark: dto.remark ?? '',
+        allowAnyUser: dto.allow_any_user ?? false,
+        ldapEnabled: Boolean(dto.ldap_app),
+        httpEnabled: Boolean(dto.http_app),
+      });
+      await this.perms.insert(manager, {
+        uid: accessPermUid(app.uid),
+        name: `访问${app.name}`,
+        remark: '',
+        subject: 'app',
+        scope: app.uid,
+        action: 'access',
+        appId: app.id,
+        defaultValue: app.allowAnyUser,
+        editable: false,
+      });
+      const secrets = await this.applyClients(manager, app, dto);
+      await this.stamps.bump(manager, 'perm');
+      return toAppResponse(app, await this.apps.clientsOf([app.id], manager), secrets);
+    });
+  }
+
+  async detail(uid: string): Promise<object> {
+    const app = await this.requireApp(uid);
+    return toAppResponse(app, await this.apps.clientsOf([app.id]));
+  }
+
+  async update(uid: string, dto: UpdateAppDto): Promise<object> {
+    return this.tx.run(async (manager) => {
+      const app = await this.requireApp(uid, manager);
+      if (dto.uid !== undefined && dto.uid !== app.uid) throw PermissionErrors.uidImmutable();
+      const changes: Partial<AppEntity> = {};
+      if (dto.name !== undefined) changes.name = dto.name;
+      if (dto.index !== undefined) changes.indexUrl = dto.index;
+      if (dto.logo !== undefined) changes.logo = dto.logo;
+      if (dto.remark !== undefined) changes.remark = dto.remark;
+      if (dto.allow_any_user !== undefined) changes.allowAnyUser = dto.allow_any_user;
+      if (dto.ldap_app !== undefined) changes.ldapEnabled = dto.ldap_app !== null;
+      if (dto.http_app !== undefined) changes.httpEnabled = dto.http_app !== null;
+      await this.apps.update(manager, app.id, changes);
+      Object.assign(app, changes);
+      const access = await this.perms.findByUid(accessPermUid(app.uid), manager);
+      if (access && (access.defaultValue !== app.allowAnyUser || access.name !== `访问${app.name}`)) {
+        await this.perms.update(manager, access.id, {
+          defaultValue: app.allowAnyUser,
+          name: `访问${app.name}`,
+        });
+      }
+      const secrets = await this.applyClients(manager, app, dto);
+      await this.stamps.bump(manager, 'perm');
+      return toAppResponse(app, await this.apps.clientsOf([app.id], manager), secrets);
+    });
+  }
+
+  /** Deletes the app, its clients, its permissions and every assignment of them, in one transaction. */
+  async remove(uid: string): Promise<void> {
+    await this.tx.run(async (manager) => {
+      const app = await this.requireApp(uid, manager);
+      const perms = await this.perms.ofApp(app.id, manager);
+      await this.perms.delete(
+        manager,
+        perms.map((p) => p.id),
+      );
+      await this.apps.delete(manager, app.id);
+      await this.stamps.bump(manager, 'perm');
+    });
+  }
+
+  /**
+   * `app/{uid}/oauth/`: registers (or re-points) the app's OAuth client; for an unknown uid, first
+   * creates the app named after it. The app's `index` becomes the first redirect URI's origin.
+   */
+  async registerOAuth(uid: string, dto: RegisterOAuthDto): Promise<{ created: boolean; body: object }> {
+    const uris = checkRedirectUris('oauth_app', dto.redirect_uris);
+    if (uris === '') throw PermissionErrors.badRedirectUri('oauth_app', '', 'at least one is required');
+    const index = new URL(uris.split(' ')[0]).origin;
+    const existing = await this.apps.findByUid(uid);
+    if (!existing) {
+      const body = (await this.create({
+        uid,
+        name: uid,
+        index,
+        oauth_app: { redirect_uris: uris },
+      })) as { oauth_app: object };
+      return { created: true, body: body.oauth_app };
+    }
+    const updated = (await this.update(uid, {
+      index,
+      oauth_app: { redirect_uris: uris },
+    })) as { oauth_app: object };
+    return { created: false, body: updated.oauth_app };
+  }
+
+  // ---- helpers ----
+
+  private async requireApp(uid: string, manager?: EntityManager): Promise<AppEntity> {
+    const app = await this.apps.findByUid(uid, manager);
+    if (!app) throw PermissionErrors.notFound();
+    return app;
+  }
+
+  /** Adds, changes or (for null) removes the OAuth and OIDC clients; returns secrets generated now. */
+  private async applyClients(
+    manager: EntityManager,
+    app: AppEntity,
+    dto: AppFieldsDto,
+  ): Promise<Map<string, string>> {
+    const secrets = new Map<string, string>();
+    const existing = await this.apps.clientsOf([app.id], manager);
+    const parts: [ClientProtocol, OAuthAppDto | OidcAppDto | null | undefined][] = [
+      ['oauth', dto.oauth_app],
+      ['oidc', dto.oidc_app],
+    ];
+    for (const [protocol, part] of parts) {
+      if (part === undefined) continue;
+      if (part === null) {
+        await this.apps.deleteClient(manager, app.id, protocol);
+        continue;
+      }
+      const field = protocol === 'oauth' ? 'oauth_app' : 'oidc_app';
+      const current = existing.find((c) => c.protocol === protocol);
+      const flow =
+        'authorization_grant_type' in part
+          ? part.authorization_grant_type
+          : 'response_type' in part
+            ? part.response_type
+            : undefined;
+      const client: Partial<AppClientEntity> = current
+        ? { ...current }
+        : {
+            appId: app.id,
+            protocol,
+            clientId: randomBytes(16).toString('hex'),
+            clientType: 'confidential',
+            flow: protocol === 'oauth' ? 'authorization-code' : 'code',
+            redirectUris: '',
+          };
+      if (!current) {
+        const { secret, hash } = newClientSecret();
+        client.clientSecretHash = hash;
+        secrets.set(protocol, secret);
+      }
+      if (part.redirect_uris !== undefined)
+        client.redirectUris = checkRedirectUris(field, part.redirect_uris);
+      if (part.client_type !== undefined) client.clientType = part.client_type;
+      if (flow !== undefined) client.flow = flow;
+      await this.apps.saveClient(manager, client);
+    }
+    return secrets;
+  }
+
+  private async clientsByApp(appIds: number[]): Promise<Map<number, AppClientEntity[]>> {
+    const byApp = new Map<number, AppClientEntity[]>();
+    for (const client of await this.apps.clientsOf(appIds)) {
+      const list = byApp.get(client.appId);
+      if (list) list.push(client);
+      else byApp.set(client.appId, [client]);
+    }
+    return byApp;
+  }
+
+  private async ownerOf(
+    query: Record<string, unknown>,
+  ): Promise<
+    { kind: 'user'; id: number; username: string } | { kind: 'node'; id: number; nodeUid: string } | null
+  > {
+    if (typeof query.user_uid === 'string' && query.user_uid !== '') {
+      const user = await this.users.findLiveByUsername(query.user_uid);
+      if (!user) throw PermissionErrors.ownerNotFound('user_uid');
+      return { kind: 'user', id: user.id, username: user.username };
+    }
+    if (typeof query.node_uid === 'string' && query.node_uid !== '') {
+      const node = await this.org.findByNodeUid(query.node_uid);
+      if (!node) throw PermissionErrors.ownerNotFound('node_uid');
+      return { kind: 'node', id: node.id, nodeUid: query.node_uid };
+    }
+    return null;
+  }
+
+  private accessValue(
+    snapshot: PermissionSnapshot,
+    owner: { kind: 'user' | 'node'; id: number },
+    permUid: string,
+  ): boolean {
+    const perm = snapshot.perm(permUid);
+    if (!perm) return false;
+    return owner.kind === 'user'
+      ? snapshot.decideUser(owner.id, perm).value
+      : snapshot.decideNode(owner.id, perm).value;
+  }
+
+  private async writeUnique<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.tx.run(work);
+    } catch (error) {
+      // Two creations raced for one uid; the loser reports what a sequential run would have.
+      if (uniqueViolationIndex(error) !== null) throw PermissionErrors.appUidTaken();
+      throw error;
+    }
+  }
+}

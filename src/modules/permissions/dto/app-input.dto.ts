@@ -1,0 +1,112 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsObject, ValidateIf, ValidateNested } from 'class-validator';
+import { BoolField, ChoiceField, StringField } from '../../../common/validation/fields';
+
+export const APP_UID_PATTERN = /^[a-z0-9-]{1,64}$/;
+export const OAUTH_GRANT_TYPES = [
+  'authorization-code',
+  'implicit',
+  'password',
+  'client-credentials',
+] as const;
+export const OIDC_RESPONSE_TYPES = [
+  'code',
+  'id_token',
+  'id_token token',
+  'code token',
+  'code id_token',
+  'code id_token token',
+] as const;
+export const CLIENT_TYPES = ['confidential', 'public'] as const;
+
+/** Space-separated redirect URIs; each is checked by the service (absolute, no fragment, no wildcard). */
+const RedirectUris = (required: boolean) =>
+  StringField({ required, max: 4096, description: 'space-separated, matched exactly' });
+
+export class OAuthAppDto {
+  @RedirectUris(false)
+  redirect_uris?: string;
+
+  @ChoiceField({ choices: CLIENT_TYPES })
+  client_type?: (typeof CLIENT_TYPES)[number];
+
+  @ChoiceField({ choices: OAUTH_GRANT_TYPES })
+  authorization_grant_type?: (typeof OAUTH_GRANT_TYPES)[number];
+}
+
+export class OidcAppDto {
+  @RedirectUris(false)
+  redirect_uris?: string;
+
+  @ChoiceField({ choices: CLIENT_TYPES })
+  client_type?: (typeof CLIENT_TYPES)[number];
+
+  @ChoiceField({ choices: OIDC_RESPONSE_TYPES })
+  response_type?: (typeof OIDC_RESPONSE_TYPES)[number];
+}
+
+/** `null` removes a protocol; an object (its fields optional) adds or changes it. */
+const Protocol = (dto: new () => object) => (target: object, key: string) => {
+  ApiPropertyOptional({ type: dto, nullable: true })(target, key);
+  ValidateIf((_o, v) => v !== null && v !== undefined)(target, key);
+  IsObject({ message: 'Must be an object or null.' })(target, key);
+  ValidateNested()(target, key);
+  Type(() => dto)(target, key);
+};
+
+/** A marker object: LDAP and HTTP have no writable fields (their details are derived). */
+export class ProtocolFlagDto {}
+
+export class AppFieldsDto {
+  @StringField({ max: 255, min: 1 })
+  name?: string;
+
+  @StringField({ max: 1024, description: 'the home URL (ArkID `index`)' })
+  index?: string;
+
+  @StringField({ max: 255 })
+  logo?: string;
+
+  @StringField({ max: 1024, trim: false })
+  remark?: string;
+
+  @BoolField()
+  allow_any_user?: boolean;
+
+  @Protocol(OAuthAppDto)
+  oauth_app?: OAuthAppDto | null;
+
+  @Protocol(OidcAppDto)
+  oidc_app?: OidcAppDto | null;
+
+  @Protocol(ProtocolFlagDto)
+  ldap_app?: ProtocolFlagDto | null;
+
+  @Protocol(ProtocolFlagDto)
+  http_app?: ProtocolFlagDto | null;
+}
+
+export class CreateAppDto extends AppFieldsDto {
+  @StringField({
+    max: 64,
+    pattern: APP_UID_PATTERN,
+    patternMessage: 'Enter a valid uid: lowercase letters, digits and hyphens.',
+    description: 'generated from the name when omitted',
+  })
+  uid?: string;
+
+  @StringField({ required: true, max: 255, min: 1 })
+  declare name: string;
+}
+
+/** PATCH/PUT: every field optional; `uid` is immutable (checked by the service). */
+export class UpdateAppDto extends AppFieldsDto {
+  @StringField({ max: 64 })
+  uid?: string;
+}
+
+export class RegisterOAuthDto {
+  @RedirectUris(true)
+  redirect_uris!: string;
+}
