@@ -58,8 +58,8 @@ const Protocol = (dto: new () => object) => (target: object, key: string) => {
 /** A marker object: LDAP and HTTP have no writable fields (their details are derived). */
 export class ProtocolFlagDto {}
 
+/** The fields both creation and change accept; `name` differs (required on creation), so each declares it. */
 export class AppFieldsDto {
-  @StringField({ max: 255, min: 1 })
   name?: string;
 
   @StringField({ max: 1024, description: 'the home URL (ArkID `index`)' })
@@ -104,6 +104,9 @@ export class CreateAppDto extends AppFieldsDto {
 export class UpdateAppDto extends AppFieldsDto {
   @StringField({ max: 64 })
   uid?: string;
+
+  @StringField({ max: 255, min: 1 })
+  declare name?: string;
 }
 
 export class RegisterOAuthDto {
