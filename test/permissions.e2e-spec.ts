@@ -2,6 +2,10 @@ import { API, createTestApp, createUser, login, type TestApp } from './harness/t
 
 type Headers = { Authorization: string };
 
+function resultsOf<T = { uid: string }>(body: unknown): T[] {
+  return (body as { results: T[] }).results;
+}
+
 /**
  * Apps, permissions and the decision over HTTP. Every case changes one thing and checks the very next
  * request: decisions are never stale.
@@ -228,7 +232,7 @@ describe('apps and permissions', () => {
           ldap_app: {},
         })
         .expect(201);
-      const body = created.body as Record<string, any>;
+      const body = created.body as { oauth_app: { client_id: string; client_secret: string } };
       expect(body).toMatchObject({
         uid: 'baoxiaoxitong',
         name: '报销系统',
@@ -269,7 +273,7 @@ describe('apps and permissions', () => {
       );
 
       const listed = await t.http.get(`${API}/app/?name=expen`).set(admin).expect(200);
-      expect(listed.body.results.map((a: { uid: string }) => a.uid)).toEqual(['baoxiaoxitong']);
+      expect(resultsOf(listed.body).map((a) => a.uid)).toEqual(['baoxiaoxitong']);
       expect(listed.body.results[0].access_perm.uid).toBe('app_baoxiaoxitong_access');
 
       await t.http.delete(`${API}/app/baoxiaoxitong/`).set(admin).expect(204);
@@ -304,7 +308,7 @@ describe('apps and permissions', () => {
         .get(`${API}/app/?user_uid=${u.username}&owner_access=true&page_size=100`)
         .set(admin)
         .expect(200);
-      const uids = res.body.results.map((a: { uid: string }) => a.uid);
+      const uids = resultsOf(res.body).map((a) => a.uid);
       expect(uids).toContain(open.uid);
       expect(uids).not.toContain(closed.uid);
       expect(res.body.results[0].access_result).toEqual({
@@ -366,7 +370,7 @@ describe('apps and permissions', () => {
       expect([noApp.status, noApp.body]).toEqual([400, { scope: ['not found'] }]);
 
       const meta = await t.http.get(`${API}/meta/perm/`).set(admin).expect(200);
-      expect(meta.body.map((p: { uid: string }) => p.uid)).toEqual([
+      expect((meta.body as { uid: string }[]).map((p) => p.uid)).toEqual([
         'system_user_create',
         'system_category_create',
         'system_app_create',
@@ -378,7 +382,7 @@ describe('apps and permissions', () => {
         .get(`${API}/perm/?scope=${a.uid}&action_except=access`)
         .set(admin)
         .expect(200);
-      expect(listed.body.results.map((p: { uid: string }) => p.uid)).toEqual([first.body.uid]);
+      expect(resultsOf(listed.body).map((p) => p.uid)).toEqual([first.body.uid]);
     });
 
     it('lists owners: assigned, by status, and the final holders with their sources', async () => {
@@ -411,7 +415,7 @@ describe('apps and permissions', () => {
         .expect(200);
       expect(holders.body.count).toBe(2);
       const byUser = Object.fromEntries(
-        holders.body.results.map((r: { uid: string; source: object[] }) => [r.uid, r.source]),
+        resultsOf<{ uid: string; source: object[] }>(holders.body).map((r) => [r.uid, r.source]),
       );
       expect(byUser[member.username]).toEqual([expect.objectContaining({ node_uid: `d_${team}` })]);
       expect(byUser[direct.username]).toEqual([expect.objectContaining({ node_subject: 'user' })]);
@@ -454,9 +458,9 @@ describe('apps and permissions', () => {
       expect(viaNode.body.results[0]).toMatchObject({ status: -1, value: false });
 
       const mine = await t.http.get(`${API}/ucenter/perm/`).set(u.headers).expect(200);
-      expect(mine.body.results.map((r: { perm: { uid: string } }) => r.perm.uid)).toEqual([perm]);
+      expect(resultsOf<{ perm: { uid: string } }>(mine.body).map((r) => r.perm.uid)).toEqual([perm]);
       const apps = await t.http.get(`${API}/ucenter/apps/`).set(u.headers).expect(200);
-      expect(apps.body.results.map((r: { uid: string }) => r.uid)).toEqual([a.uid]);
+      expect(resultsOf(apps.body).map((r) => r.uid)).toEqual([a.uid]);
       expect(apps.body.results[0]).not.toHaveProperty('oauth_app');
       const token = await t.http.get(`${API}/auth/token/?app_uid=${a.uid}`).set(u.headers).expect(200);
       expect(token.body.perms).toEqual(['access']);
