@@ -170,15 +170,16 @@ export class AppsService {
       if (dto.http_app !== undefined) changes.httpEnabled = dto.http_app !== null;
       await this.apps.update(manager, app.id, changes);
       Object.assign(app, changes);
+      // The access permission follows the app; decisions only need a new snapshot when it changed.
       const access = await this.perms.findByUid(accessPermUid(app.uid), manager);
       if (access && (access.defaultValue !== app.allowAnyUser || access.name !== `访问${app.name}`)) {
         await this.perms.update(manager, access.id, {
           defaultValue: app.allowAnyUser,
           name: `访问${app.name}`,
         });
+        await this.stamps.bump(manager, 'perm');
       }
       const secrets = await this.applyClients(manager, app, dto);
-      await this.stamps.bump(manager, 'perm');
       return toAppResponse(app, await this.apps.clientsOf([app.id], manager), secrets);
     });
   }

@@ -152,7 +152,7 @@ export class PermsService implements OnModuleInit {
       await this.stamps.bump(manager, 'perm');
       return perm;
     });
-    return toPermResponse({ ...created, remark: created.remark });
+    return toPermResponse(created);
   }
 
   async detail(uid: string): Promise<PermResponse> {
