@@ -1,6 +1,10 @@
 import 'reflect-metadata';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import pino from 'pino';
 import { AppModule } from './app.module';
 import { createRootLogger, PinoNestLogger } from './common/logging/logger';
 import { AppConfig } from './config/app-config';
@@ -10,6 +14,9 @@ import { generatePassword } from './modules/accounts/admin-bootstrap.service';
 import { UsersService } from './modules/accounts/users.service';
 import { AuthService } from './modules/auth/auth.service';
 import { DomainError } from './common/errors/domain-error';
+import { ProgressBar } from './common/cli/progress-bar';
+import { CsvExportService } from './modules/migration/csv-export.service';
+import { CsvImportService, type ImportSummary } from './modules/migration/csv-import.service';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -21,14 +28,27 @@ Commands:
   reset-password   --username <name>    set a new password and end the user's sessions
                    [--password <pw>]
   unlock           --username <name>    clear failed-login counters and any lock
+  import-users     <file.csv>           create or update users from a CSV file, as the HTTP import does:
+                   [--dry-run]          every row is checked first; nothing is written if one is bad
+                   [--node-uid <uid>]   every imported user joins this department or group (d_…, g_…)
+  export-users     [--output <file>]    every user as CSV (UTF-8 with BOM), to the file or stdout
 `;
+
+const APP_COMMANDS = ['create-superuser', 'reset-password', 'unlock', 'import-users', 'export-users'];
 
 /* eslint-disable no-console -- this is the command-line interface; its output is for the operator. */
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { username: { type: 'string' }, password: { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      username: { type: 'string' },
+      password: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'node-uid': { type: 'string' },
+      output: { type: 'string' },
+      help: { type: 'boolean' },
+    },
   });
   const command = positionals[0];
   if (!command || values.help) {
@@ -56,20 +76,27 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const username = values.username;
-  if (!['create-superuser', 'reset-password', 'unlock'].includes(command)) {
+  if (!APP_COMMANDS.includes(command)) {
     console.error(`Unknown command "${command}".\n\n${USAGE}`);
     return 2;
   }
+  if (command === 'import-users') {
+    const file = positionals[1];
+    if (!file || positionals.length > 2) {
+      console.error('import-users needs one CSV file: npm run cli -- import-users <file.csv>');
+      return 2;
+    }
+    const options = { dryRun: values['dry-run'] ?? false, nodeUid: values['node-uid'] };
+    return withApp(config, (app) => importUsers(app, file, options));
+  }
+  if (command === 'export-users') return withApp(config, (app) => exportUsers(app, values.output));
+
+  const username = values.username;
   if (!username) {
     console.error(`${command} needs --username.`);
     return 2;
   }
-  const logger = createRootLogger('warn');
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, logger), {
-    logger: new PinoNestLogger(logger),
-  });
-  try {
+  return withApp(config, async (app) => {
     const users = app.get(UsersService);
     const generated = values.password === undefined && command !== 'unlock';
     const password = values.password ?? generatePassword();
@@ -85,9 +112,80 @@ async function main(argv: string[]): Promise<number> {
     }
     if (generated) console.log(`Password: ${password}\n(shown once; change it after signing in)`);
     return 0;
+  });
+}
+
+/** Runs `work` in the application (no HTTP listener) and closes it after. */
+async function withApp(
+  config: AppConfig,
+  work: (app: INestApplicationContext) => Promise<number>,
+): Promise<number> {
+  // Logs go to stderr: stdout carries the command's output (export-users writes the CSV there).
+  const logger = createRootLogger('warn', pino.destination(2));
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, logger), {
+    logger: new PinoNestLogger(logger),
+  });
+  try {
+    return await work(app);
   } finally {
     await app.close();
   }
+}
+
+async function importUsers(
+  app: INestApplicationContext,
+  file: string,
+  options: { dryRun: boolean; nodeUid?: string },
+): Promise<number> {
+  console.error(`Checking ${file}…`);
+  const progress = new ProgressBar(process.stderr, 'Writing users');
+  let summary: ImportSummary;
+  try {
+    summary = await app
+      .get(CsvImportService)
+      .importFile(file, { ...options, onProgress: (done, total) => progress.update(done, total) });
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    if (error.code === 'migration.bad_rows') printBadRows(error.body);
+    else if (error.code === 'common.not_found') console.error(`No department or group ${options.nodeUid}.`);
+    else throw error;
+    return 1;
+  } finally {
+    progress.finish();
+  }
+  const { total, created, updated, unchanged } = summary;
+  console.log(
+    options.dryRun
+      ? `Dry run, nothing written: ${total} rows; would create ${created.length}, update ${updated.length}, leave ${unchanged} unchanged.`
+      : `Imported ${total} rows: created ${created.length}, updated ${updated.length}, unchanged ${unchanged}.`,
+  );
+  return 0;
+}
+
+/** One line per bad row: its line number in the file and what is wrong, as the HTTP import reports it. */
+function printBadRows(body: Record<string, unknown>): void {
+  const { truncated, bad_rows: badRows, ...rows } = body;
+  const lines = Object.entries(rows).sort(([a], [b]) => Number(a) - Number(b));
+  for (const [line, errors] of lines) {
+    const reasons = Object.entries(errors as Record<string, string[]>)
+      .map(([field, messages]) => `${field}: ${messages.join(' ')}`)
+      .join('; ');
+    console.error(`line ${line}: ${reasons}`);
+  }
+  const count = truncated === true ? Number(badRows) : lines.length;
+  console.error(
+    `${count} bad row(s)${truncated === true ? ` (the first ${lines.length} listed)` : ''}; nothing was written.`,
+  );
+}
+
+async function exportUsers(app: INestApplicationContext, output: string | undefined): Promise<number> {
+  const csv = await app.get(CsvExportService).export();
+  if (output === undefined) await pipeline(csv, process.stdout, { end: false });
+  else {
+    await pipeline(csv, createWriteStream(output));
+    console.error(`Exported the users to ${output}.`);
+  }
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

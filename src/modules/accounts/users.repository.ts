@@ -173,32 +173,75 @@ export class UsersRepository {
     return found;
   }
 
-  /** Which live user holds each of these values of a unique column. */
+  /** The ids of the live users among these usernames, read raw (no entities): for bulk checks. */
+  async liveIdsByUsername(usernames: string[], manager?: EntityManager): Promise<Map<string, number>> {
+    const ids = new Map<string, number>();
+    for (let start = 0; start < usernames.length; start += LITE_CHUNK) {
+      const chunk = usernames.slice(start, start + LITE_CHUNK);
+      const rows: { id: number | string; username: string }[] = await (
+        manager ?? this.dataSource.manager
+      ).query(
+        `SELECT id, username FROM users WHERE deleted_at IS NULL AND username IN (${chunk.map(() => '?').join(', ')})`,
+        chunk,
+      );
+      for (const row of rows) ids.set(row.username, Number(row.id));
+    }
+    return ids;
+  }
+
+  /** Which live user holds each of these values of a unique column; read raw, like liveIdsByUsername. */
   async holdersOf(
     column: 'private_email' | 'mobile',
     values: string[],
     manager?: EntityManager,
   ): Promise<Map<string, number>> {
     const holders = new Map<string, number>();
-    for (let start = 0; start < values.length; start += ID_CHUNK) {
-      const chunk = values.slice(start, start + ID_CHUNK);
-      const rows = await this.repo(manager)
-        .createQueryBuilder('u')
-        .select(['u.id', `u.${column === 'mobile' ? 'mobile' : 'privateEmail'}`])
-        .where(`u.${column} IN (:...chunk)`, { chunk })
-        .andWhere('u.deleted_at IS NULL')
-        .getMany();
-      for (const row of rows) {
-        const value = column === 'mobile' ? row.mobile : row.privateEmail;
-        if (value !== null) holders.set(value, row.id);
-      }
+    for (let start = 0; start < values.length; start += LITE_CHUNK) {
+      const chunk = values.slice(start, start + LITE_CHUNK);
+      const rows: { id: number | string; value: string | null }[] = await (
+        manager ?? this.dataSource.manager
+      ).query(
+        `SELECT id, ${column} AS value FROM users WHERE deleted_at IS NULL AND ${column} IN (${chunk.map(() => '?').join(', ')})`,
+        chunk,
+      );
+      for (const row of rows) if (row.value !== null) holders.set(row.value, Number(row.id));
     }
     return holders;
   }
 
+  /**
+   * Inserts the rows as given (column defaults for the properties they leave out), in statements of
+   * ID_CHUNK rows, without reading them back. Raw: TypeORM's SQLite driver writes numbers into the SQL
+   * text, so each batch would prepare (and keep in its statement cache) a different 500-row statement.
+   */
   async insertMany(manager: EntityManager, users: Partial<UserEntity>[]): Promise<void> {
-    for (let start = 0; start < users.length; start += ID_CHUNK) {
-      await this.repo(manager).insert(users.slice(start, start + ID_CHUNK));
+    const metadata = manager.connection.getMetadata(UserEntity);
+    const driver = manager.connection.driver;
+    const groups = new Map<string, { properties: string[]; rows: Partial<UserEntity>[] }>();
+    for (const user of users) {
+      const properties = Object.keys(user).filter((p) => user[p as keyof UserEntity] !== undefined);
+      const key = properties.join(',');
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { properties, rows: [] }));
+      group.rows.push(user);
+    }
+    for (const { properties, rows } of groups.values()) {
+      const columns = properties.map((property) => {
+        const column = metadata.findColumnWithPropertyName(property);
+        if (!column) throw new Error(`UserEntity has no column for ${property}`);
+        return column;
+      });
+      const names = columns.map((c) => driver.escape(c.databaseName)).join(', ');
+      const placeholders = `(${columns.map(() => '?').join(', ')})`;
+      for (let start = 0; start < rows.length; start += ID_CHUNK) {
+        const chunk = rows.slice(start, start + ID_CHUNK);
+        await manager.query(
+          `INSERT INTO users (${names}) VALUES ${chunk.map(() => placeholders).join(', ')}`,
+          chunk.flatMap((row) =>
+            columns.map((c) => driver.preparePersistentValue(c.getEntityValue(row), c) as unknown),
+          ),
+        );
+      }
     }
   }
 

@@ -278,6 +278,10 @@ export class UsersService {
 
   // ---- bulk import and export (the migration room) ----
 
+  liveIdsByUsername(usernames: string[], manager?: EntityManager): Promise<Map<string, number>> {
+    return this.users.liveIdsByUsername(usernames, manager);
+  }
+
   holdersOf(
     field: 'private_email' | 'mobile',
     values: string[],

@@ -142,7 +142,7 @@ export class CsvImportService {
   private async conflicts(rows: Row[]): Promise<Map<number, RowErrors>> {
     const found = new Map<number, RowErrors>();
     if (rows.length === 0) return found;
-    const existing = await this.existingByUsername(rows);
+    const existing = await this.users.liveIdsByUsername(rows.map((r) => r.fields.username));
     for (const field of ['private_email', 'mobile'] as const) {
       const values = rows
         .map((r) => r.fields[field])
@@ -152,7 +152,7 @@ export class CsvImportService {
         const value = row.fields[field];
         if (typeof value !== 'string' || value === '') continue;
         const holder = holders.get(value);
-        if (holder !== undefined && holder !== existing.get(row.fields.username)?.id) {
+        if (holder !== undefined && holder !== existing.get(row.fields.username)) {
           found.set(row.line, { ...found.get(row.line), [field]: ['existed'] });
         }
       }

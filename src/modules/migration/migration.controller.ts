@@ -1,9 +1,11 @@
-import { Body, Controller, HttpCode, Post, Req, StreamableFile } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, Req, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
+import type { Logger } from 'pino';
 import { AdminOnly } from '../../common/decorators/auth.decorators';
 import { DomainError } from '../../common/errors/domain-error';
 import { apiPaths } from '../../common/http/api-paths';
+import { ROOT_LOGGER } from '../../common/logging/logging.module';
 import { queryBool } from '../../common/http/query-params';
 import { StringListField } from '../../common/validation/fields';
 import { CsvExportService } from './csv-export.service';
@@ -24,6 +26,7 @@ export class MigrationController {
   constructor(
     private readonly exporter: CsvExportService,
     private readonly importer: CsvImportService,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
 
   @Post('export')
@@ -54,7 +57,10 @@ export class MigrationController {
         });
       }
       const dryRun = queryBool({ dry_run: upload.fields.dry_run ?? req.query.dry_run }, 'dry_run');
-      return await this.importer.importFile(upload.path, { dryRun, nodeUid });
+      // A large import takes a while; at debug level the log shows how far it is (written rows).
+      const onProgress = (done: number, total: number) =>
+        this.logger.debug({ done, total }, 'csv import progress');
+      return await this.importer.importFile(upload.path, { dryRun, nodeUid, onProgress });
     } finally {
       await upload.discard();
     }

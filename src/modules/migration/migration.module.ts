@@ -9,6 +9,6 @@ import { MigrationController } from './migration.controller';
   imports: [AccountsModule, OrgModule],
   controllers: [MigrationController],
   providers: [CsvImportService, CsvExportService],
-  exports: [CsvImportService],
+  exports: [CsvImportService, CsvExportService],
 })
 export class MigrationModule {}
