@@ -5,12 +5,19 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createConnection } from 'mysql2/promise';
+import { startMariaDb, stopService } from '../test/harness/services';
 
-/** What every scenario needs: a freshly built server on its own SQLite file, started and stopped for real. */
+/**
+ * What every scenario needs: a freshly built server on its own SQLite file (or a MariaDB database),
+ * started and stopped for real.
+ */
 
 export const ROOT = join(__dirname, '..');
 const SERVER_ENTRY = join(ROOT, 'dist', 'main.js');
+const CLI_ENTRY = join(ROOT, 'dist', 'cli.js');
 const STARTUP_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
 export const API = '/siteapi/v1';
@@ -60,8 +67,24 @@ function randomPassword(length: number): string {
   }
 }
 
+/** Deterministic, so every run measures the same data. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
 function isRunning(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;
+}
+
+export interface BenchServerOptions {
+  /** Serve this MySQL/MariaDB database (migrated beforehand, see runBuiltCli) instead of the SQLite file. */
+  databaseUrl?: string;
+  /** Receives each line the server writes to stdout (its JSON log) instead of the bench's stderr. */
+  onStdoutLine?: (line: string) => void;
 }
 
 /**
@@ -83,7 +106,10 @@ export class BenchServer {
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
 
-  constructor(private readonly extraEnv: Record<string, string> = {}) {
+  constructor(
+    private readonly extraEnv: Record<string, string> = {},
+    private readonly options: BenchServerOptions = {},
+  ) {
     process.once('exit', this.removeNow);
     process.once('SIGINT', this.onSignal);
     process.once('SIGTERM', this.onSignal);
@@ -112,18 +138,21 @@ export class BenchServer {
       NODE_ENV: 'production',
       ...this.extraEnv,
     };
-    // Scenarios measure the SQLite setup: a developer's MySQL or Redis must not leak in.
+    // A developer's MySQL or Redis must not leak in: the database is the scenario's choice.
     delete env.DATABASE_URL;
     delete env.REDIS_URL;
+    if (this.options.databaseUrl !== undefined) env.DATABASE_URL = this.options.databaseUrl;
     // cwd is the temp dir so the server's dotenv does not pick up the repository's .env.
     // BENCH_NODE_ARGS passes flags to the server's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const onLine = this.options.onStdoutLine;
     this.child = spawn(process.execPath, [...nodeArgs, SERVER_ENTRY], {
       cwd: this.dir,
       env,
-      stdio: ['ignore', 2, 2],
+      stdio: ['ignore', onLine ? 'pipe' : 2, 2],
     });
     this.child.on('error', (error) => console.error('server process error:', error));
+    if (onLine && this.child.stdout) createInterface({ input: this.child.stdout }).on('line', onLine);
     await this.waitForPing();
   }
 
@@ -173,6 +202,71 @@ export class BenchServer {
     }
     throw new Error(`server did not answer GET /ping/ within ${STARTUP_TIMEOUT_MS / 1000} s`);
   }
+}
+
+/** Runs the built admin CLI (`dist/cli.js`) against `databaseUrl`, e.g. `migrate`; fails on a non-zero exit. */
+export function runBuiltCli(args: string[], databaseUrl: string): void {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
+  delete env.REDIS_URL;
+  const run = spawnSync(process.execPath, [CLI_ENTRY, ...args], {
+    cwd: tmpdir(),
+    env,
+    stdio: ['ignore', 2, 2],
+  });
+  if (run.error) throw run.error;
+  if (run.status !== 0) throw new Error(`cli ${args.join(' ')} failed with exit code ${run.status}`);
+}
+
+/**
+ * Runs `cleanup` when the bench exits, also on SIGINT/SIGTERM; returns a function that runs it now and
+ * unregisters it. For what a scenario starts beside its BenchServer (a database server, a directory).
+ */
+export function cleanupOnExit(cleanup: () => void): () => void {
+  let done = false;
+  const once = (): void => {
+    if (done) return;
+    done = true;
+    cleanup();
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    once();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('exit', once);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    once();
+    process.removeListener('exit', once);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  };
+}
+
+/** A temporary directory, removed by `remove()` or when the bench exits. */
+export function benchTempDir(prefix: string): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: cleanupOnExit(() => rmSync(path, { recursive: true, force: true })) };
+}
+
+/**
+ * A throwaway MariaDB server (the test harness's startMariaDb, from the installed package) with one
+ * empty database, stopped and removed by `stop()` or when the bench exits.
+ */
+export async function startBenchMariaDb(
+  database: string,
+): Promise<{ serverUrl: string; url: string; database: string; stop: () => void }> {
+  const service = await startMariaDb();
+  const stop = cleanupOnExit(() => stopService(service));
+  try {
+    const admin = await createConnection(service.url.replace(/^mariadb:/, 'mysql:'));
+    await admin.query(`CREATE DATABASE ${database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await admin.end();
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  return { serverUrl: service.url, url: `${service.url}/${database}`, database, stop };
 }
 
 export async function postJson(

@@ -1,6 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { API, BenchServer, buildServer, envNumber, loginToken, percentile, round1, verdict } from './harness';
+import {
+  API,
+  BenchServer,
+  buildServer,
+  envNumber,
+  loginToken,
+  percentile,
+  rng,
+  round1,
+  verdict,
+} from './harness';
 
 /**
  * Scenario `org`: a 10k-department tree (depth 8 below the root) with 100k users, then subtree
@@ -24,15 +34,6 @@ interface Measurement {
   p95: number;
   p99: number;
   bytes: number;
-}
-
-/** Deterministic, so every run measures the same tree. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
 }
 
 interface Fixture {

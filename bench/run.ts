@@ -1,5 +1,7 @@
+import * as csv from './csv';
 import * as login from './login';
 import * as org from './org';
+import * as perm from './perm';
 
 /** A benchmark scenario; it prints its own summary and cleans up after itself, also on failure. */
 interface Scenario {
@@ -7,7 +9,7 @@ interface Scenario {
 }
 
 /** `npm run bench -- <scenario>`: each scenario measures Arbor beside its baseline in the same run. */
-const SCENARIOS: Record<string, Scenario> = { login, org };
+const SCENARIOS: Record<string, Scenario> = { csv, login, org, perm };
 
 function usage(): never {
   console.error(`Usage: npm run bench -- <scenario>\nScenarios: ${Object.keys(SCENARIOS).join(', ')}`);
