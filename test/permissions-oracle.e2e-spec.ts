@@ -667,7 +667,7 @@ describe('permission engine against a brute-force oracle', () => {
         subject: 'delete',
         user_uids: leaving,
       });
-      void 0;
+      for (const u of leaving) model.members.get(u)?.delete(nodeUid);
     }
     // And from the user's side: one leaves two nodes, one joins two.
     const leavers = usersOfWorld[world].filter((u) => (model.members.get(u)?.size ?? 0) > 0);
