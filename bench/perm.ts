@@ -25,6 +25,8 @@ import { API, BenchServer, buildServer, envNumber, loginToken, percentile, round
  * 4. Correctness: the engine against the oracle (walking parent ids, not paths) on 100k pairs and on every
  *    permission of 500 users; a sample through `user/<u>/perm/<p>/result/`; every load answer too.
  * Targets: in-process p99 < 1 ms and >= 20k decisions/s; HTTP >= 5,000 req/s with p99 < 20 ms (2 cores).
+ * BENCH_DURATION (s per HTTP load, 10), BENCH_CONCURRENCY (connections, 16), BENCH_QUIET_WAIT (s to wait for
+ * other processes to go quiet before each measurement, 180).
  */
 
 const TARGET_DECISION_P99_MS = 1;
