@@ -8,6 +8,7 @@ import { TransactionRunner, uniqueViolationIndex } from '../../common/database/t
 import type { UserEntity } from '../accounts/entities/user.entity';
 import { type ImportedUserFields, UsersService } from '../accounts/users.service';
 import { OrgMembershipsService } from '../org/memberships.service';
+import { OrgService } from '../org/org.service';
 import {
   type CsvColumn,
   lineSpan,
@@ -57,12 +58,12 @@ export class CsvImportService {
   constructor(
     private readonly users: UsersService,
     private readonly memberships: OrgMembershipsService,
+    private readonly org: OrgService,
     private readonly tx: TransactionRunner,
   ) {}
 
   async importFile(path: string, options: ImportOptions): Promise<ImportSummary> {
-    const node =
-      options.nodeUid === undefined ? null : await this.memberships.findNodeByNodeUid(options.nodeUid);
+    const node = options.nodeUid === undefined ? null : await this.org.findByNodeUid(options.nodeUid);
     if (options.nodeUid !== undefined && !node)
       throw new DomainError('common.not_found', 404, { detail: 'Not found.' });
 

@@ -18,7 +18,7 @@ import { UsersService } from '../accounts/users.service';
 import type { PatchMembersDto, PatchUserNodesDto } from './dto/node-input.dto';
 import type { NodeKind, OrgNodeEntity } from './entities/org-node.entity';
 import { MembershipsRepository } from './memberships.repository';
-import { collectionKey, type NodeRoute, parseNodeUid, refForRoute } from './node-uid';
+import { collectionKey, type NodeRoute, refForRoute } from './node-uid';
 import { toNodeLite } from './org-node.mapper';
 import { OrgErrors } from './org.errors';
 import { BUILTIN_IDS, OrgNodesRepository } from './org-nodes.repository';
@@ -53,11 +53,6 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
   }
 
   // ---- for other rooms (CSV import) ----
-
-  async findNodeByNodeUid(nodeUid: string): Promise<{ id: number } | null> {
-    const ref = parseNodeUid(nodeUid);
-    return ref ? this.nodes.findByRef(ref) : null;
-  }
 
   /** Appends the users that are not members yet; returns how many were added. */
   async addMembersWithin(manager: EntityManager, nodeId: number, userIds: number[]): Promise<number> {
