@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { CommonModule } from './common/common.module';
 import { SiteApiExceptionFilter } from './common/filters/siteapi-exception.filter';
 import { LoggingModule } from './common/logging/logging.module';
+import { MetricsModule } from './common/metrics/metrics.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { dataSourceOptions } from './database/data-source';
@@ -30,6 +31,7 @@ export class AppModule {
           migrationsRun: config.database.kind === 'sqlite',
         }),
         CommonModule,
+        MetricsModule,
         AccountsModule,
         AuthModule,
         OrgModule,

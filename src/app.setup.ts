@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { asBodyParserError } from './common/filters/siteapi-exception.filter';
 import { requestLogging } from './common/logging/request-logging.middleware';
+import { httpMetrics } from './common/metrics/http-metrics.middleware';
+import { Metrics } from './common/metrics/metrics.service';
 import { createValidationPipe } from './common/pipes/validation.pipe';
 import type { AppConfig } from './config/app-config';
 
@@ -16,6 +18,7 @@ const BODY_LIMIT = '1mb';
 export function configureApp(app: NestExpressApplication, config: AppConfig, logger: Logger): void {
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  if (config.metrics.enabled) app.use(httpMetrics(app.get(Metrics)));
   app.use(requestLogging(logger));
   // JSON and form bodies, as ArkID accepts both; parse errors are answered here as DRF would.
   app.use(json({ limit: BODY_LIMIT }));
@@ -30,7 +33,6 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   });
   app.use(cookieParser());
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
   if (config.swaggerEnabled) mountApiDocs(app);
 }
 

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { assertSchemaCurrent, configureApp } from './app.setup';
 import { createRootLogger, PinoNestLogger } from './common/logging/logger';
@@ -26,10 +27,50 @@ async function bootstrap(): Promise<void> {
   configureApp(app, config, logger);
   await assertSchemaCurrent(app);
   await app.listen(config.port, config.host);
+  stopOnSignals(app, logger, config.shutdownTimeoutMs);
   logger.info(
     { port: config.port, database: config.database.kind, base_url: config.baseUrl },
     'Arbor is listening',
   );
+}
+
+/**
+ * SIGTERM (or SIGINT): stop accepting connections, let in-flight requests finish, then run the shutdown
+ * hooks (database pool, Redis connections) and exit 0. Readiness turns 503 as soon as this starts. If the
+ * requests are not done within SHUTDOWN_TIMEOUT_SECONDS, the remaining connections are cut and the
+ * process exits 1.
+ */
+function stopOnSignals(app: NestExpressApplication, logger: Logger, timeoutMs: number): void {
+  const server = app.getHttpServer();
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, timeout_ms: timeoutMs }, 'Stopping: finishing in-flight requests');
+    // server.close() waits for every connection; a keep-alive connection whose request has finished
+    // would otherwise hold it until the client's keep-alive ends.
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    const deadline = setTimeout(() => {
+      logger.error({ timeout_ms: timeoutMs }, 'Shutdown timed out: closing the remaining connections');
+      server.closeAllConnections();
+      process.exit(1);
+    }, timeoutMs);
+    deadline.unref();
+    app.close().then(
+      () => {
+        clearInterval(sweep);
+        clearTimeout(deadline);
+        logger.info('Arbor stopped: requests finished, connections closed');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -19,6 +19,8 @@ export class AppConfig {
   readonly timeZone: string;
   readonly adminPassword?: string;
   readonly swaggerEnabled: boolean;
+  readonly metrics: { enabled: boolean; token?: string };
+  readonly shutdownTimeoutMs: number;
   readonly tokens: { idleTtlSeconds: number; absoluteTtlSeconds: number };
   readonly passwords: { minLength: number };
   readonly login: {
@@ -44,6 +46,8 @@ export class AppConfig {
     this.timeZone = e.TIME_ZONE;
     this.adminPassword = e.ADMIN_PASSWORD;
     this.swaggerEnabled = e.SWAGGER_ENABLED;
+    this.metrics = { enabled: e.METRICS_ENABLED, token: e.METRICS_TOKEN };
+    this.shutdownTimeoutMs = e.SHUTDOWN_TIMEOUT_SECONDS * 1000;
     this.tokens = {
       idleTtlSeconds: e.TOKEN_IDLE_TTL_SECONDS,
       absoluteTtlSeconds: e.TOKEN_ABSOLUTE_TTL_SECONDS,

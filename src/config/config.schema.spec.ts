@@ -34,6 +34,26 @@ describe('validateEnvironment', () => {
     }
   });
 
+  it('reads the metrics and shutdown settings, off and 25 s by default', () => {
+    expect(new AppConfig(validateEnvironment({})).metrics).toEqual({ enabled: false, token: undefined });
+    expect(new AppConfig(validateEnvironment({})).shutdownTimeoutMs).toBe(25000);
+    const config = new AppConfig(
+      validateEnvironment({
+        METRICS_ENABLED: 'true',
+        METRICS_TOKEN: 'a-long-enough-token',
+        SHUTDOWN_TIMEOUT_SECONDS: '5',
+      }),
+    );
+    expect(config.metrics).toEqual({ enabled: true, token: 'a-long-enough-token' });
+    expect(config.shutdownTimeoutMs).toBe(5000);
+  });
+
+  it('rejects a short metrics token and an unbounded shutdown', () => {
+    expect(() => validateEnvironment({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+    expect(() => validateEnvironment({ SHUTDOWN_TIMEOUT_SECONDS: '0' })).toThrow(/SHUTDOWN_TIMEOUT_SECONDS/);
+    expect(() => validateEnvironment({ METRICS_ENABLED: 'maybe' })).toThrow(/METRICS_ENABLED/);
+  });
+
   it('rejects an absolute token lifetime shorter than the idle one', () => {
     expect(() =>
       validateEnvironment({ TOKEN_IDLE_TTL_SECONDS: '7200', TOKEN_ABSOLUTE_TTL_SECONDS: '3600' }),

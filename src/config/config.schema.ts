@@ -141,6 +141,25 @@ export class EnvironmentSchema {
   @Transform(toBool)
   @IsBoolean()
   SWAGGER_ENABLED = true;
+
+  /** Serve Prometheus metrics at /metrics (404 when off). */
+  @Transform(toBool)
+  @IsBoolean()
+  METRICS_ENABLED = false;
+
+  /** When set, /metrics answers only requests with `Authorization: Bearer <token>`. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  METRICS_TOKEN?: string;
+
+  /** On SIGTERM, how long in-flight requests may take before the process exits anyway. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  SHUTDOWN_TIMEOUT_SECONDS = 25;
 }
 
 function describe(errors: ValidationError[]): string[] {
@@ -161,7 +180,7 @@ export class ConfigValidationError extends Error {
 export function validateEnvironment(env: Record<string, string | undefined>): EnvironmentSchema {
   const keys = Object.keys(new EnvironmentSchema());
   const known: Record<string, string> = {};
-  for (const key of [...keys, 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD']) {
+  for (const key of [...keys, 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD', 'METRICS_TOKEN']) {
     const value = env[key];
     if (value !== undefined) known[key] = value;
   }

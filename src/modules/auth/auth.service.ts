@@ -3,6 +3,7 @@ import { AppConfig } from '../../config/app-config';
 import { sha256Hex } from '../../common/crypto/secrets';
 import { TransactionRunner } from '../../common/database/transaction-runner';
 import { CommonErrors } from '../../common/errors/domain-error';
+import { Metrics } from '../../common/metrics/metrics.service';
 import type { Principal, Role } from '../../common/guards/principal';
 import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
 import { type PermCheckRequest, UserPermsLink } from '../accounts/user-perms.link';
@@ -33,6 +34,7 @@ export class AuthService implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly tx: TransactionRunner,
     private readonly perms: UserPermsLink,
+    private readonly metrics: Metrics,
   ) {}
 
   onModuleInit(): void {
@@ -48,7 +50,10 @@ export class AuthService implements OnModuleInit {
 
     const { ipLimit, ipWindowSeconds } = this.config.login;
     const ipHit = await this.ipLimiter.hit(`login:${client.ip}`, ipLimit, ipWindowSeconds * 1000);
-    if (!ipHit.allowed) throw AuthErrors.throttled(Math.max(1, Math.ceil(ipHit.retryAfterMs / 1000)));
+    if (!ipHit.allowed) {
+      this.metrics.login('throttled');
+      throw AuthErrors.throttled(Math.max(1, Math.ceil(ipHit.retryAfterMs / 1000)));
+    }
 
     const user = await this.users.findLoginCandidate(identifier.kind, identifier.value);
     // Unknown identifiers are throttled like accounts, so lockouts do not reveal which accounts exist.
@@ -57,6 +62,7 @@ export class AuthService implements OnModuleInit {
       : `i:${sha256Hex(`${identifier.kind}:${identifier.value}`)}`;
     const ticket = await this.throttle.reserve(subjectKey);
     if (!ticket.allowed) {
+      this.metrics.login(ticket.locked ? 'locked' : 'throttled');
       throw ticket.locked
         ? AuthErrors.locked(ticket.retryAfterSeconds)
         : AuthErrors.throttled(ticket.retryAfterSeconds);
@@ -65,6 +71,7 @@ export class AuthService implements OnModuleInit {
     const valid = await this.users.verifyPassword(user, dto.password);
     if (!valid || !user) {
       await this.throttle.failed(subjectKey);
+      this.metrics.login('failure');
       throw AuthErrors.badCredentials();
     }
     // Releasing the attempt, opening the session and noting activity are one unit of work.
@@ -75,7 +82,11 @@ export class AuthService implements OnModuleInit {
       await this.users.recordActivityWithin(manager, user);
       return issued;
     });
-    if (!session) throw AuthErrors.accountDisabled();
+    if (!session) {
+      this.metrics.login('disabled');
+      throw AuthErrors.accountDisabled();
+    }
+    this.metrics.login('success');
     return {
       body: { ...(await this.userWithPerm(user)), token: session.key },
       expiresAt: session.expiresAt,

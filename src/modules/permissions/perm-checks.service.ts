@@ -2,6 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Request } from 'express';
 import { AppConfig } from '../../config/app-config';
 import { isAdmin, type Principal } from '../../common/guards/principal';
+import { Metrics } from '../../common/metrics/metrics.service';
 import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
 import {
   type PermCheckRequest,
@@ -26,6 +27,7 @@ export class PermChecksService implements OnModuleInit, UserPermsView {
     private readonly perms: PermsService,
     private readonly link: UserPermsLink,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   onModuleInit(): void {
@@ -60,6 +62,7 @@ export class PermChecksService implements OnModuleInit, UserPermsView {
         (prefix === null ? undefined : snapshot.perm(prefix + request.permUid));
       // An unknown permission is refused, for admins too: a typo must not read as a grant.
       granted = perm !== undefined && (user.isAdmin || snapshot.decideUser(user.id, perm).value);
+      this.metrics.permissionDecision(granted ? 'granted' : 'denied');
     }
     return { perms, granted };
   }
