@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { ReadinessService } from '../src/modules/ops/readiness.service';
 import { freePort } from './harness/services';
 import { API, createTestApp, createUser, login, type TestApp } from './harness/test-app';
 
@@ -66,6 +67,20 @@ describe('readiness', () => {
       expect(res.body.ready).toBe(false);
       expect(res.body.checks.database).toMatch(/^down: /);
       await t.http.get('/ping/').expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+  it('answers 503 once shutdown has begun, so no new requests are routed here', async () => {
+    const t = await createTestApp();
+    try {
+      await t.http.get('/ready/').expect(200);
+      t.app.get(ReadinessService).beforeApplicationShutdown();
+      const res = await t.http.get('/ready/').expect(503);
+      expect(res.body).toEqual({
+        ready: false,
+        checks: { database: 'ok', shutdown: 'down: shutting down' },
+      });
     } finally {
       await t.close();
     }
