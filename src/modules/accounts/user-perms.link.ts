@@ -11,6 +11,8 @@ export interface PermCheckResult {
   perms: string[];
   /** Whether the user holds `permUid` (true when none was asked for). */
   granted: boolean;
+  /** UserWithPerm `is_extern_user`, from the same snapshot, so sign-in answers need no membership query. */
+  externUser: boolean;
 }
 
 export interface UserPermsView {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, type EntityManager, IsNull, type SelectQueryBuilder } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { datetimeParameter } from '../../common/database/transaction-runner';
 import type { PageRequest } from '../../common/pagination/pagination';
 import { UserEntity } from './entities/user.entity';
@@ -22,6 +23,8 @@ const LITE_CHUNK = 5000;
 
 @Injectable()
 export class UsersRepository {
+  private sessionUserQuery?: { sql: string; columns: ColumnMetadata[] };
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   private repo(manager?: EntityManager) {
@@ -30,6 +33,36 @@ export class UsersRepository {
 
   findLiveById(id: number, manager?: EntityManager): Promise<UserEntity | null> {
     return this.repo(manager).findOne({ where: { id, deletedAt: IsNull() } });
+  }
+
+  /**
+   * The same row as findLiveById, for the user behind every authenticated request: a raw query with a
+   * bound id is one prepared statement for all users (find() inlines the id on SQLite, so each user
+   * would compile a new statement), hydrated column by column as find() does.
+   */
+  async findLiveForSession(id: number): Promise<UserEntity | null> {
+    const query = (this.sessionUserQuery ??= this.buildSessionUserQuery());
+    const rows: Record<string, unknown>[] = await this.dataSource.query(query.sql, [id]);
+    const row = rows[0];
+    if (!row) return null;
+    const user = new UserEntity();
+    const fields = user as unknown as Record<string, unknown>;
+    for (const c of query.columns)
+      fields[c.propertyName] = this.dataSource.driver.prepareHydratedValue(row[c.databaseName], c);
+    return user;
+  }
+
+  private buildSessionUserQuery(): { sql: string; columns: ColumnMetadata[] } {
+    const metadata = this.dataSource.getMetadata(UserEntity);
+    const escape = (name: string) => this.dataSource.driver.escape(name);
+    const deletedAt = metadata.findColumnWithPropertyName('deletedAt')?.databaseName ?? 'deleted_at';
+    const id = metadata.findColumnWithPropertyName('id')?.databaseName ?? 'id';
+    return {
+      sql:
+        `SELECT ${metadata.columns.map((c) => escape(c.databaseName)).join(', ')} FROM ${escape(metadata.tableName)} ` +
+        `WHERE ${escape(id)} = ? AND ${escape(deletedAt)} IS NULL`,
+      columns: metadata.columns,
+    };
   }
 
   findLiveByUsername(username: string, manager?: EntityManager): Promise<UserEntity | null> {

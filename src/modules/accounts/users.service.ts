@@ -189,6 +189,11 @@ export class UsersService {
     return this.users.findLiveById(id);
   }
 
+  /** findLiveById for the user behind an authenticated request: one prepared statement for every id. */
+  findLiveForSession(id: number): Promise<UserEntity | null> {
+    return this.users.findLiveForSession(id);
+  }
+
   /** Checks a password, spending the same argon2 time when there is no account or no password. */
   async verifyPassword(user: UserEntity | null, password: string): Promise<boolean> {
     if (!user) {
@@ -246,6 +251,11 @@ export class UsersService {
 
   findLiteByIds(ids: number[]): Promise<Pick<UserEntity, 'id' | 'username' | 'name'>[]> {
     return this.users.findLiteByIds(ids);
+  }
+
+  /** The User fields of a sign-in answer when the caller already knows `is_extern_user`: no queries. */
+  toSignInUserResponse(user: UserEntity, isExtern: boolean): UserResponseDto {
+    return toUserResponse(user, this.dates, { nodes: [], depts: [], isExtern });
   }
 
   async toUserResponse(user: UserEntity): Promise<UserResponseDto> {

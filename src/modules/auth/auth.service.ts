@@ -102,7 +102,8 @@ export class AuthService implements OnModuleInit {
    * `perm_uid` is asked for and not held, the same body comes back with 403; admins hold everything.
    */
   async currentUser(principal: Principal, request: PermCheckRequest = {}): Promise<UserWithPermDto> {
-    const user = await this.users.findLiveById(principal.userId);
+    // The guard read this row moments ago in the same request; reading it again would only cost time.
+    const user = this.tokens.userOf(principal) ?? (await this.users.findLiveById(principal.userId));
     if (!user) throw AuthErrors.inactiveUser();
     const { body, granted } = await this.userWithPermChecked(user, request);
     if (!granted) throw AuthErrors.permissionDenied(body);
@@ -123,10 +124,9 @@ export class AuthService implements OnModuleInit {
     user: UserEntity,
     request: PermCheckRequest,
   ): Promise<{ body: UserWithPermDto; granted: boolean }> {
-    const [full, check] = await Promise.all([
-      this.users.toUserResponse(user),
-      this.perms.view.check({ id: user.id, isAdmin: user.isAdmin }, request),
-    ]);
+    // The permission snapshot already knows the user's memberships, so no membership query is needed.
+    const check = await this.perms.view.check({ id: user.id, isAdmin: user.isAdmin }, request);
+    const full = this.users.toSignInUserResponse(user, check.externUser);
     const roles: Role[] = user.isAdmin ? ['admin'] : [];
     const body: UserWithPermDto = {
       user_id: full.user_id,

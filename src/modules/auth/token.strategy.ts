@@ -35,14 +35,17 @@ export class TokenStrategy extends PassportStrategy(Strategy, 'token') {
     const key = presentedKey(req);
     if (key === null) throw AuthErrors.notProvided();
     const token = await this.tokens.authenticate(key);
-    const user = await this.users.findLiveById(token.userId);
+    const user = await this.users.findLiveForSession(token.userId);
     if (!user || !user.isActive) throw AuthErrors.inactiveUser();
     if (!user.isAdmin) await this.users.recordActivity(user);
-    return {
+    const principal: Principal = {
       userId: user.id,
       username: user.username,
       tokenId: token.id,
       roles: user.isAdmin ? ['admin'] : [],
     };
+    // auth/token/ answers with this same row; the handler takes it from here instead of reading it again.
+    this.tokens.rememberUserOf(principal, user);
+    return principal;
   }
 }

@@ -4,10 +4,11 @@ import { AppConfig } from '../../config/app-config';
 import { TransactionRunner } from '../../common/database/transaction-runner';
 import { randomToken, sha256Hex } from '../../common/crypto/secrets';
 import { Clock } from '../../common/time/clock';
+import type { Principal } from '../../common/guards/principal';
+import type { UserEntity } from '../accounts/entities/user.entity';
 import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
 import { AuthErrors } from './auth.errors';
-import type { ApiTokenEntity } from './entities/api-token.entity';
-import { TokensRepository } from './tokens.repository';
+import { type PresentedToken, TokensRepository } from './tokens.repository';
 
 export const TOKEN_KEY_PATTERN = /^[0-9a-f]{64}$/;
 
@@ -21,6 +22,11 @@ export class TokensService implements OnModuleInit {
   private readonly absoluteMs: number;
   /** How stale `last_used_at` may get before a request writes it: a small fraction of the idle lifetime. */
   private readonly touchIntervalMs: number;
+  /**
+   * The user row each principal was authenticated from, so the handler of the same request (auth/token/)
+   * need not read it again. Weak: an entry lives exactly as long as its request's principal.
+   */
+  private readonly usersByPrincipal = new WeakMap<Principal, UserEntity>();
 
   constructor(
     private readonly tokens: TokensRepository,
@@ -59,7 +65,7 @@ export class TokensService implements OnModuleInit {
   }
 
   /** The live token for a key, or the 401 that explains why not. */
-  async authenticate(key: string): Promise<ApiTokenEntity> {
+  async authenticate(key: string): Promise<PresentedToken> {
     if (!TOKEN_KEY_PATTERN.test(key)) throw AuthErrors.invalidToken();
     const token = await this.tokens.findByKeyHash(sha256Hex(key));
     if (!token) throw AuthErrors.invalidToken();
@@ -72,6 +78,15 @@ export class TokensService implements OnModuleInit {
       await this.tx.run((manager) => this.tokens.touch(manager, token.id, new Date(now)));
     }
     return token;
+  }
+
+  rememberUserOf(principal: Principal, user: UserEntity): void {
+    this.usersByPrincipal.set(principal, user);
+  }
+
+  /** The user row read when this principal was authenticated (this request); undefined for any other. */
+  userOf(principal: Principal): UserEntity | undefined {
+    return this.usersByPrincipal.get(principal);
   }
 
   async revoke(tokenId: number): Promise<void> {

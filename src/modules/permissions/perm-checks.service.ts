@@ -64,7 +64,7 @@ export class PermChecksService implements OnModuleInit, UserPermsView {
       granted = perm !== undefined && (user.isAdmin || snapshot.decideUser(user.id, perm).value);
       this.metrics.permissionDecision(granted ? 'granted' : 'denied');
     }
-    return { perms, granted };
+    return { perms, granted, externUser: snapshot.org.isExternUser(user.id) };
   }
 
   /** `ucenter/apps/`: admins see every app; others the apps whose access permission they hold. */

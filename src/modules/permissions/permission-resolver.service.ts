@@ -58,6 +58,8 @@ class VersionedView<T extends { version: number }> {
 export class PermissionResolver {
   private readonly org: VersionedView<OrgView>;
   private readonly perms: VersionedView<PermView>;
+  /** The last snapshot handed out, reused while both views are the same, so its memo carries over. */
+  private latest: PermissionSnapshot | null = null;
 
   constructor(
     private readonly stamps: ChangeStamps,
@@ -90,6 +92,10 @@ export class PermissionResolver {
       this.org.at(versions.get('org') ?? 0),
       this.perms.at(versions.get('perm') ?? 0),
     ]);
-    return new PermissionSnapshot(org, perms);
+    const latest = this.latest;
+    if (latest && latest.org === org && latest.perms === perms) return latest;
+    const snapshot = new PermissionSnapshot(org, perms);
+    this.latest = snapshot;
+    return snapshot;
   }
 }

@@ -9,6 +9,14 @@ import {
   type UserDecision,
 } from './decision';
 
+const EXTERN_GROUP_UID = 'extern';
+
+/**
+ * How many users' granted() lists one snapshot keeps: enough for the users active between two writes,
+ * small enough (about 1 KB each) to stay far below the snapshot itself.
+ */
+const GRANTED_MEMO_USERS = 10_000;
+
 /** What a decision needs to know about a permission. */
 export interface PermDef {
   id: number;
@@ -36,6 +44,8 @@ export interface SnapshotNode {
 export class OrgView {
   readonly nodes = new Map<number, SnapshotNode>();
   private readonly directNodes = new Map<number, number[]>();
+  /** The built-in `g_extern` group (kind + uid is unique, and built-in nodes cannot be renamed). */
+  private readonly externNodeId: number | null = null;
 
   constructor(
     readonly version: number,
@@ -52,6 +62,7 @@ export class OrgView {
         top: n.top,
         membership: { nodeId: n.id, kind: n.kind, path },
       });
+      if (n.kind === 'group' && n.uid === EXTERN_GROUP_UID) this.externNodeId = n.id;
     }
     for (const m of memberships) {
       if (!this.nodes.has(m.nodeId)) continue;
@@ -63,6 +74,11 @@ export class OrgView {
 
   membershipsOf(userId: number): Membership[] {
     return (this.directNodes.get(userId) ?? []).map((id) => (this.nodes.get(id) as SnapshotNode).membership);
+  }
+
+  /** Whether the user belongs directly to `g_extern` (UserWithPerm `is_extern_user`). */
+  isExternUser(userId: number): boolean {
+    return this.externNodeId !== null && (this.directNodes.get(userId) ?? []).includes(this.externNodeId);
   }
 
   /** Users with at least one membership, and their direct nodes. */
@@ -135,6 +151,12 @@ export class PermView {
 
 /** One consistent reading of the org and the permissions, answering any number of decisions. */
 export class PermissionSnapshot {
+  /**
+   * granted() per user. Both views are immutable, so an entry is right for as long as this snapshot is
+   * served; a write moves a stamp, which brings a new snapshot and with it an empty memo.
+   */
+  private readonly grantedMemo = new Map<number, readonly PermDef[]>();
+
   constructor(
     readonly org: OrgView,
     readonly perms: PermView,
@@ -154,8 +176,24 @@ export class PermissionSnapshot {
     return decideNode(this.perms.assignmentsOf(perm.id), node ? node.membership.path : []);
   }
 
-  /** Every permission the user holds, by uid order. */
+  /** Every permission the user holds, by uid order; a new array the caller may sort or change. */
   granted(userId: number): PermDef[] {
+    let held = this.grantedMemo.get(userId);
+    if (held) {
+      // Re-inserting keeps the memo's order least recently used first, so eviction drops idle users.
+      this.grantedMemo.delete(userId);
+    } else {
+      held = this.computeGranted(userId);
+      if (this.grantedMemo.size >= GRANTED_MEMO_USERS) {
+        const idlest = this.grantedMemo.keys().next();
+        if (!idlest.done) this.grantedMemo.delete(idlest.value);
+      }
+    }
+    this.grantedMemo.set(userId, held);
+    return [...held];
+  }
+
+  private computeGranted(userId: number): PermDef[] {
     const memberships = this.org.membershipsOf(userId);
     const held: PermDef[] = [];
     for (const id of this.perms.candidatesFor(userId, memberships)) {
