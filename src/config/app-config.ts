@@ -19,6 +19,7 @@ export class AppConfig {
   readonly timeZone: string;
   readonly adminPassword?: string;
   readonly swaggerEnabled: boolean;
+  readonly audit: { enabled: boolean; retentionDays: number };
   readonly metrics: { enabled: boolean; token?: string };
   readonly shutdownTimeoutMs: number;
   readonly tokens: { idleTtlSeconds: number; absoluteTtlSeconds: number };
@@ -46,6 +47,7 @@ export class AppConfig {
     this.timeZone = e.TIME_ZONE;
     this.adminPassword = e.ADMIN_PASSWORD;
     this.swaggerEnabled = e.SWAGGER_ENABLED;
+    this.audit = { enabled: e.AUDIT_ENABLED, retentionDays: e.AUDIT_RETENTION_DAYS };
     this.metrics = { enabled: e.METRICS_ENABLED, token: e.METRICS_TOKEN };
     this.shutdownTimeoutMs = e.SHUTDOWN_TIMEOUT_SECONDS * 1000;
     this.tokens = {

@@ -142,6 +142,18 @@ export class EnvironmentSchema {
   @IsBoolean()
   SWAGGER_ENABLED = true;
 
+  /** Days an audit log entry is kept (0 = forever); older entries are purged hourly, in batches. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(36500)
+  AUDIT_RETENTION_DAYS = 0;
+
+  /** Benchmark baseline only: false stops recording audit entries (loudly logged at start). */
+  @Transform(toBool)
+  @IsBoolean()
+  AUDIT_ENABLED = true;
+
   /** Serve Prometheus metrics at /metrics (404 when off). */
   @Transform(toBool)
   @IsBoolean()

@@ -9,6 +9,8 @@ import { Foundation1763800000000 } from './migrations/1763800000000-foundation';
 import { Organization1763900000000 } from './migrations/1763900000000-organization';
 import { ChangeStamps1763950000000 } from './migrations/1763950000000-change-stamps';
 import { Permissions1764000000000 } from './migrations/1764000000000-permissions';
+import { Audit1764100000000 } from './migrations/1764100000000-audit';
+import { AuditActorEntity, AuditEntryEntity } from '../modules/audit/entities/audit-entry.entity';
 import { ChangeStampEntity } from '../common/database/change-stamp.entity';
 import { MembershipEntity } from '../modules/org/entities/membership.entity';
 import { NodeScopeNodeEntity, NodeScopeUserEntity } from '../modules/org/entities/node-scope.entity';
@@ -35,12 +37,15 @@ export const ENTITIES = [
   PermEntity,
   PermUserStatusEntity,
   PermNodeStatusEntity,
+  AuditEntryEntity,
+  AuditActorEntity,
 ];
 export const MIGRATIONS = [
   Foundation1763800000000,
   Organization1763900000000,
   ChangeStamps1763950000000,
   Permissions1764000000000,
+  Audit1764100000000,
 ];
 
 /** One definition for the app, the CLI and the tests: SQLite by default, MySQL/MariaDB via DATABASE_URL. */
