@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as argon2 from 'argon2';
 import autocannon from 'autocannon';
 import {
   API,
@@ -10,6 +13,7 @@ import {
   loginToken,
   percentile,
   postJson,
+  ROOT,
   round1,
   verdict,
 } from './harness';
@@ -17,26 +21,37 @@ import {
 /**
  * Scenario `login`: REST password logins per second against the real server (SQLite) beside a bare
  * argon2id verify loop with the same parameters and concurrency, plus the server's idle and peak RSS.
+ * argon2 runs on libuv's threadpool, so the pool size decides how the hashing shares the cores: each
+ * pool size is measured with its own server and its own baseline (a separate process with the same
+ * UV_THREADPOOL_SIZE, so neither side is favoured). Per pool size it also reports where the server's CPU
+ * went per login: its main thread (HTTP, validation, database, response) versus its other threads
+ * (argon2 on the pool, GC), and what the load generator used.
  * Targets: HTTP/bare ratio >= 0.8, p95 < 300 ms, idle RSS < 200 MB.
+ * BENCH_CONCURRENCY (32), BENCH_DURATION (s per measurement, 15), BENCH_THREADPOOL_SIZES (comma-separated,
+ * default "4,<cores>": Node's default pool and one thread per core).
  */
 
 const LOGIN_PATH = `${API}/ucenter/login/`;
 const BENCH_USER = { username: 'benchuser', name: 'Bench', password: 'Bench-pass-2026' };
-
-// Written out rather than imported from src/, so the baseline is the stated target, not whatever src says.
-const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+const ARGON2_LOOP = join(ROOT, 'bench', 'argon2-loop.ts');
 
 const TARGET_RATIO = 0.8;
 const TARGET_P95_MS = 300;
 const TARGET_IDLE_RSS_MB = 200;
 const SETTLE_MS = 2_000;
+/** Linux USER_HZ: the unit of /proc CPU times. */
+const CLOCK_TICKS = 100;
+/** Node's libuv threadpool size when UV_THREADPOOL_SIZE is not set. */
+const NODE_DEFAULT_POOL = 4;
 
 interface Settings {
   concurrency: number;
   durationS: number;
+  poolSizes: number[];
 }
 
 interface Summary {
+  threadpool_size: number;
   concurrency: number;
   duration_s: number;
   bare_verifies_per_s: number;
@@ -48,6 +63,11 @@ interface Summary {
   latency_p99_ms: number;
   non_2xx: number;
   connection_errors: number;
+  /** Server CPU per login, ms: main thread vs every other thread (argon2 on the pool, GC). */
+  server_main_cpu_ms_per_login: number;
+  server_other_cpu_ms_per_login: number;
+  /** Cores used during the HTTP load: server main thread, server other threads, this process (autocannon). */
+  cores: { server_main: number; server_other: number; bench: number; others: number };
   idle_rss_mb: number;
   peak_rss_mb: number;
 }
@@ -56,12 +76,30 @@ interface HttpLoad {
   result: autocannon.Result;
   /** Latencies of 2xx responses in ms; collected here because autocannon reports no p95. */
   latencies: number[];
+  cpu: CpuUse;
+}
+
+interface BareLoop {
+  perSecond: number;
+  /** Per-verify latencies in ms: the floor any HTTP login can reach at this concurrency. */
+  latencies: number[];
 }
 
 export async function run(): Promise<void> {
   const settings = readSettings();
   buildServer();
-  const server = new BenchServer({ LOGIN_IP_LIMIT: '100000000', LOGIN_LOCKOUT_THRESHOLD: '100' });
+  const summaries: Summary[] = [];
+  for (const poolSize of settings.poolSizes) summaries.push(await measure(settings, poolSize));
+  for (const s of summaries) printSummary(s);
+  console.log(`RESULT ${JSON.stringify(summaries.length === 1 ? summaries[0] : summaries)}`);
+}
+
+async function measure(settings: Settings, poolSize: number): Promise<Summary> {
+  const server = new BenchServer({
+    LOGIN_IP_LIMIT: '100000000',
+    LOGIN_LOCKOUT_THRESHOLD: '100',
+    UV_THREADPOOL_SIZE: String(poolSize),
+  });
   try {
     await server.start();
     await sleep(SETTLE_MS);
@@ -70,24 +108,39 @@ export async function run(): Promise<void> {
     await createBenchUser(server.base, server.adminPassword);
     await checkBenchLogin(server.base);
 
-    console.log(`bare argon2id verify loop: ${settings.concurrency} workers, ${settings.durationS} s…`);
-    const bare = await bareVerifyLoop(settings.concurrency, settings.durationS);
+    console.log(
+      `threadpool ${poolSize}: bare argon2id verify loop, ${settings.concurrency} workers, ${settings.durationS} s…`,
+    );
+    const bare = await bareVerifyLoop(settings.concurrency, settings.durationS, poolSize);
 
-    console.log(`HTTP logins: ${settings.concurrency} connections, ${settings.durationS} s…`);
-    const load = await loadLogins(server.base, settings);
+    console.log(
+      `threadpool ${poolSize}: HTTP logins, ${settings.concurrency} connections, ${settings.durationS} s…`,
+    );
+    const load = await loadLogins(server, settings);
     if (!server.running) throw new Error('server exited during the load');
     const peakRssMb = server.memoryMb('VmHWM');
-
-    printSummary(summarize(settings, bare, load, idleRssMb, peakRssMb));
+    return summarize(settings, poolSize, bare, load, idleRssMb, peakRssMb);
   } finally {
     await server.dispose();
   }
 }
 
 function readSettings(): Settings {
+  const raw = process.env.BENCH_THREADPOOL_SIZES;
+  const poolSizes =
+    raw === undefined || raw === ''
+      ? [...new Set([NODE_DEFAULT_POOL, availableParallelism()])]
+      : raw.split(',').map((part) => {
+          const size = Number(part.trim());
+          if (!Number.isInteger(size) || size <= 0 || size > 1024) {
+            throw new Error(`BENCH_THREADPOOL_SIZES must list positive integers, got ${JSON.stringify(raw)}`);
+          }
+          return size;
+        });
   return {
     concurrency: envNumber('BENCH_CONCURRENCY', 32, true),
     durationS: envNumber('BENCH_DURATION', 15, false),
+    poolSizes,
   };
 }
 
@@ -103,35 +156,43 @@ async function checkBenchLogin(base: string): Promise<void> {
   await loginToken(base, BENCH_USER.username, BENCH_USER.password);
 }
 
-/** `concurrency` async workers verifying in a loop, as the server would with as many requests in flight. */
-interface BareLoop {
-  perSecond: number;
-  /** Per-verify latencies in ms: the floor any HTTP login can reach at this concurrency. */
-  latencies: number[];
+/** The baseline in its own process (bench/argon2-loop.ts) with the server's threadpool size. */
+function bareVerifyLoop(concurrency: number, durationS: number, poolSize: number): Promise<BareLoop> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', ARGON2_LOOP, String(concurrency), String(durationS)],
+      {
+        cwd: ROOT,
+        env: { ...process.env, UV_THREADPOOL_SIZE: String(poolSize) },
+        stdio: ['ignore', 'pipe', 2],
+      },
+    );
+    let output = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => (output += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) {
+        reject(new Error(`argon2 verify loop exited with code ${code}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(output) as BareLoop);
+      } catch (error) {
+        reject(new Error(`argon2 verify loop printed no result: ${output.slice(0, 200)}`, { cause: error }));
+      }
+    });
+  });
 }
 
-export async function bareVerifyLoop(concurrency: number, durationS: number): Promise<BareLoop> {
-  const hash = await argon2.hash(BENCH_USER.password, ARGON2_OPTIONS);
-  const latencies: number[] = [];
-  const started = performance.now();
-  const deadline = started + durationS * 1000;
-  const worker = async (): Promise<void> => {
-    while (performance.now() < deadline) {
-      const begun = performance.now();
-      if (!(await argon2.verify(hash, BENCH_USER.password))) throw new Error('argon2.verify returned false');
-      latencies.push(performance.now() - begun);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return { perSecond: latencies.length / ((performance.now() - started) / 1000), latencies };
-}
-
-function loadLogins(base: string, settings: Settings): Promise<HttpLoad> {
+function loadLogins(server: BenchServer, settings: Settings): Promise<HttpLoad> {
   const latencies: number[] = [];
   return new Promise((resolve, reject) => {
+    const before = cpuSample(server.pid);
     const instance = autocannon(
       {
-        url: `${base}${LOGIN_PATH}`,
+        url: `${server.base}${LOGIN_PATH}`,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ username: BENCH_USER.username, password: BENCH_USER.password }),
@@ -140,7 +201,7 @@ function loadLogins(base: string, settings: Settings): Promise<HttpLoad> {
       },
       (error: unknown, result: autocannon.Result) => {
         if (error) reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }));
-        else resolve({ result, latencies });
+        else resolve({ result, latencies, cpu: cpuUse(before, cpuSample(server.pid)) });
       },
     );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
@@ -149,40 +210,117 @@ function loadLogins(base: string, settings: Settings): Promise<HttpLoad> {
   });
 }
 
+// ---- CPU accounting per thread, from /proc ----
+
+interface CpuSample {
+  at: number;
+  busy: number;
+  serverMain: number;
+  serverAll: number;
+  self: number;
+}
+
+interface CpuUse {
+  seconds: number;
+  serverMain: number;
+  serverOther: number;
+  bench: number;
+  others: number;
+}
+
+function ticksOf(statPath: string): number {
+  const stat = readFileSync(statPath, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the line, 11 and 12 after the command name.
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function cpuSample(serverPid: number): CpuSample {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  let serverAll = 0;
+  for (const tid of readdirSync(`/proc/${serverPid}/task`)) {
+    try {
+      serverAll += ticksOf(`/proc/${serverPid}/task/${tid}/stat`);
+    } catch {
+      // The thread ended between listing and reading; its time is in the process total no longer read here.
+    }
+  }
+  return {
+    at: performance.now(),
+    busy: user + nice + system + irq + softirq + steal,
+    // The main thread's id is the process id.
+    serverMain: ticksOf(`/proc/${serverPid}/task/${serverPid}/stat`),
+    serverAll,
+    self: ticksOf('/proc/self/stat'),
+  };
+}
+
+function cpuUse(from: CpuSample, to: CpuSample): CpuUse {
+  const seconds = (to.at - from.at) / 1000;
+  const cores = (ticks: number) => ticks / CLOCK_TICKS / seconds;
+  const serverMain = cores(to.serverMain - from.serverMain);
+  const serverOther = cores(to.serverAll - from.serverAll) - serverMain;
+  const bench = cores(to.self - from.self);
+  return {
+    seconds,
+    serverMain,
+    serverOther,
+    bench,
+    others: Math.max(0, cores(to.busy - from.busy) - serverMain - serverOther - bench),
+  };
+}
+
 function summarize(
   settings: Settings,
+  poolSize: number,
   bare: BareLoop,
   load: HttpLoad,
   idleRssMb: number,
   peakRssMb: number,
 ): Summary {
-  const { result } = load;
+  const { result, cpu } = load;
   const sorted = [...load.latencies].sort((a, b) => a - b);
   // Only 2xx count as logins; result.duration is the measured wall time in seconds.
   const http = result['2xx'] / result.duration;
   const bareSorted = [...bare.latencies].sort((a, b) => a - b);
+  const perLogin = (coresUsed: number) => round1((coresUsed * 1000) / Math.max(http, 1e-9));
+  const two = (value: number) => Math.round(value * 100) / 100;
   return {
+    threadpool_size: poolSize,
     concurrency: settings.concurrency,
     duration_s: settings.durationS,
     bare_verifies_per_s: round1(bare.perSecond),
     bare_p95_ms: round1(percentile(bareSorted, 95)),
     http_logins_per_s: round1(http),
-    ratio: Math.round((http / bare.perSecond) * 100) / 100,
+    ratio: two(http / bare.perSecond),
     latency_p50_ms: round1(percentile(sorted, 50)),
     latency_p95_ms: round1(percentile(sorted, 95)),
     latency_p99_ms: round1(percentile(sorted, 99)),
     non_2xx: result.non2xx,
     connection_errors: result.errors,
+    server_main_cpu_ms_per_login: perLogin(cpu.serverMain),
+    server_other_cpu_ms_per_login: perLogin(cpu.serverOther),
+    cores: {
+      server_main: two(cpu.serverMain),
+      server_other: two(cpu.serverOther),
+      bench: two(cpu.bench),
+      others: two(cpu.others),
+    },
     idle_rss_mb: round1(idleRssMb),
     peak_rss_mb: round1(peakRssMb),
   };
 }
 
 function printSummary(s: Summary): void {
+  const pool =
+    s.threadpool_size === NODE_DEFAULT_POOL
+      ? `${s.threadpool_size} (Node's default)`
+      : `${s.threadpool_size}`;
   console.log(
     [
       '',
-      `login: ${s.concurrency} concurrent, ${s.duration_s} s per measurement`,
+      `login: UV_THREADPOOL_SIZE ${pool}, ${s.concurrency} concurrent, ${s.duration_s} s per measurement`,
       `  bare argon2id verifies/s : ${s.bare_verifies_per_s}   (p95 ${s.bare_p95_ms} ms per verify)`,
       `  HTTP logins/s (2xx)      : ${s.http_logins_per_s}`,
       `  ratio HTTP / bare        : ${s.ratio}   target >= ${TARGET_RATIO}   ${verdict(s.ratio >= TARGET_RATIO)}`,
@@ -190,10 +328,14 @@ function printSummary(s: Summary): void {
         `target p95 < ${TARGET_P95_MS}   ${verdict(s.latency_p95_ms < TARGET_P95_MS)}`,
       `  non-2xx responses        : ${s.non_2xx}   target 0   ${verdict(s.non_2xx === 0)}` +
         `   (connection errors: ${s.connection_errors})`,
+      `  server CPU per login     : main thread ${s.server_main_cpu_ms_per_login} ms, other threads ` +
+        `(argon2, GC) ${s.server_other_cpu_ms_per_login} ms`,
+      `  cores during the load    : server main ${s.cores.server_main}, server other ${s.cores.server_other}, ` +
+        `bench (autocannon) ${s.cores.bench}, other processes ${s.cores.others}` +
+        (s.cores.others > 0.25 ? '   DISTURBED' : ''),
       `  server RSS idle          : ${s.idle_rss_mb} MB   target < ${TARGET_IDLE_RSS_MB}   ` +
         verdict(s.idle_rss_mb < TARGET_IDLE_RSS_MB),
       `  server RSS peak (VmHWM)  : ${s.peak_rss_mb} MB`,
     ].join('\n'),
   );
-  console.log(`RESULT ${JSON.stringify(s)}`);
 }

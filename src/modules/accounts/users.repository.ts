@@ -11,6 +11,14 @@ import type { UserCondition } from './user-org.link';
 export type LoginIdentifier = 'username' | 'private_email' | 'mobile';
 export type UniqueField = 'username' | 'private_email' | 'mobile';
 
+/** Columns the per-request and per-login lookups select a live user by (each has a unique index). */
+type HotLookup = 'id' | 'username' | 'privateEmail' | 'mobile';
+const LOGIN_PROPERTIES: Record<LoginIdentifier, HotLookup> = {
+  username: 'username',
+  private_email: 'privateEmail',
+  mobile: 'mobile',
+};
+
 /** `LIKE` with the wildcards of the needle escaped; `!` is an escape character both dialects accept. */
 function likeContains(needle: string): string {
   return `%${needle.replace(/[!%_]/g, (c) => `!${c}`)}%`;
@@ -23,7 +31,7 @@ const LITE_CHUNK = 5000;
 
 @Injectable()
 export class UsersRepository {
-  private sessionUserQuery?: { sql: string; columns: ColumnMetadata[] };
+  private readonly hotLookups = new Map<HotLookup, { sql: string; columns: ColumnMetadata[] }>();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
@@ -40,9 +48,18 @@ export class UsersRepository {
    * bound id is one prepared statement for all users (find() inlines the id on SQLite, so each user
    * would compile a new statement), hydrated column by column as find() does.
    */
-  async findLiveForSession(id: number): Promise<UserEntity | null> {
-    const query = (this.sessionUserQuery ??= this.buildSessionUserQuery());
-    const rows: Record<string, unknown>[] = await this.dataSource.query(query.sql, [id]);
+  findLiveForSession(id: number): Promise<UserEntity | null> {
+    return this.findLiveBy('id', id);
+  }
+
+  /** findLiveByIdentifier for a login: the same raw, prepared lookup on the identifier's unique index. */
+  findLoginCandidate(kind: LoginIdentifier, value: string): Promise<UserEntity | null> {
+    return this.findLiveBy(LOGIN_PROPERTIES[kind], value);
+  }
+
+  private async findLiveBy(property: HotLookup, value: number | string): Promise<UserEntity | null> {
+    const query = this.hotLookups.get(property) ?? this.buildHotLookup(property);
+    const rows: Record<string, unknown>[] = await this.dataSource.query(query.sql, [value]);
     const row = rows[0];
     if (!row) return null;
     const user = new UserEntity();
@@ -52,17 +69,22 @@ export class UsersRepository {
     return user;
   }
 
-  private buildSessionUserQuery(): { sql: string; columns: ColumnMetadata[] } {
+  private buildHotLookup(property: HotLookup): { sql: string; columns: ColumnMetadata[] } {
     const metadata = this.dataSource.getMetadata(UserEntity);
     const escape = (name: string) => this.dataSource.driver.escape(name);
-    const deletedAt = metadata.findColumnWithPropertyName('deletedAt')?.databaseName ?? 'deleted_at';
-    const id = metadata.findColumnWithPropertyName('id')?.databaseName ?? 'id';
-    return {
+    const column = (name: keyof UserEntity) => {
+      const found = metadata.findColumnWithPropertyName(name);
+      if (!found) throw new Error(`UserEntity has no column ${name}`);
+      return escape(found.databaseName);
+    };
+    const query = {
       sql:
         `SELECT ${metadata.columns.map((c) => escape(c.databaseName)).join(', ')} FROM ${escape(metadata.tableName)} ` +
-        `WHERE ${escape(id)} = ? AND ${escape(deletedAt)} IS NULL`,
+        `WHERE ${column(property)} = ? AND ${column('deletedAt')} IS NULL`,
       columns: metadata.columns,
     };
+    this.hotLookups.set(property, query);
+    return query;
   }
 
   findLiveByUsername(username: string, manager?: EntityManager): Promise<UserEntity | null> {

@@ -182,7 +182,7 @@ export class UsersService {
   // ---- used by the auth room ----
 
   findLoginCandidate(kind: LoginIdentifier, value: string): Promise<UserEntity | null> {
-    return this.users.findLiveByIdentifier(kind, value);
+    return this.users.findLoginCandidate(kind, value);
   }
 
   findLiveById(id: number): Promise<UserEntity | null> {

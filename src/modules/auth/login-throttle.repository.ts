@@ -1,19 +1,52 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { LoginThrottleEntity } from './entities/login-throttle.entity';
 import type { ThrottleState } from './login-throttle.policy';
 
+const STATE_COLUMNS: (keyof ThrottleState)[] = [
+  'failures',
+  'pending',
+  'pendingUntil',
+  'nextAttemptAt',
+  'lockedUntil',
+  'windowStartedAt',
+  'windowFailures',
+];
+
+/**
+ * Every login reads and compare-and-swaps its subject's row: raw statements with bound parameters,
+ * prepared once, where the query builder cost more than the statements (and, inlining the version on
+ * SQLite, compiled a new one each time). Values convert as TypeORM converts them for find() and update().
+ */
+interface ThrottleStatements {
+  columns: ColumnMetadata[];
+  stateColumns: ColumnMetadata[];
+  find: string;
+  replace: string;
+}
+
 @Injectable()
 export class LoginThrottleRepository {
+  private statements?: ThrottleStatements;
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   private repo(manager?: EntityManager) {
     return (manager ?? this.dataSource.manager).getRepository(LoginThrottleEntity);
   }
 
-  find(manager: EntityManager, subjectKey: string): Promise<LoginThrottleEntity | null> {
-    return this.repo(manager).findOne({ where: { subjectKey } });
+  async find(manager: EntityManager, subjectKey: string): Promise<LoginThrottleEntity | null> {
+    const sql = this.sql();
+    const rows: Record<string, unknown>[] = await manager.query(sql.find, [subjectKey]);
+    const row = rows[0];
+    if (!row) return null;
+    const entity = new LoginThrottleEntity();
+    const fields = entity as unknown as Record<string, unknown>;
+    for (const c of sql.columns)
+      fields[c.propertyName] = this.dataSource.driver.prepareHydratedValue(row[c.databaseName], c);
+    return entity;
   }
 
   /** Inserts the first row for a subject at version 0, unless a parallel attempt already did. */
@@ -34,10 +67,14 @@ export class LoginThrottleRepository {
     version: number,
     state: ThrottleState,
   ): Promise<boolean> {
-    const result = await this.repo(manager).update(
-      { subjectKey, version },
-      { ...state, version: version + 1 },
+    const sql = this.sql();
+    const driver = this.dataSource.driver;
+    const values = sql.stateColumns.map((c): unknown =>
+      driver.preparePersistentValue(state[c.propertyName as keyof ThrottleState], c),
     );
+    const runner = manager.queryRunner;
+    if (!runner) throw new Error('LoginThrottleRepository.replace must run inside a transaction');
+    const result = await runner.query(sql.replace, [...values, version + 1, subjectKey, version], true);
     return (result.affected ?? 0) > 0;
   }
 
@@ -63,5 +100,29 @@ export class LoginThrottleRepository {
 
   async delete(manager: EntityManager, subjectKey: string): Promise<void> {
     await this.repo(manager).delete({ subjectKey });
+  }
+
+  private sql(): ThrottleStatements {
+    if (this.statements) return this.statements;
+    const metadata = this.dataSource.getMetadata(LoginThrottleEntity);
+    const escape = (name: string) => this.dataSource.driver.escape(name);
+    const column = (property: string): ColumnMetadata => {
+      const found = metadata.findColumnWithPropertyName(property);
+      if (!found) throw new Error(`LoginThrottleEntity has no column ${property}`);
+      return found;
+    };
+    const stateColumns = STATE_COLUMNS.map(column);
+    const key = escape(column('subjectKey').databaseName);
+    const version = escape(column('version').databaseName);
+    const table = escape(metadata.tableName);
+    this.statements = {
+      columns: metadata.columns,
+      stateColumns,
+      find: `SELECT ${metadata.columns.map((c) => escape(c.databaseName)).join(', ')} FROM ${table} WHERE ${key} = ?`,
+      replace:
+        `UPDATE ${table} SET ${stateColumns.map((c) => `${escape(c.databaseName)} = ?`).join(', ')}, ${version} = ? ` +
+        `WHERE ${key} = ? AND ${version} = ?`,
+    };
+    return this.statements;
   }
 }

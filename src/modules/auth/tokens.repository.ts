@@ -9,9 +9,31 @@ export type PresentedToken = Pick<ApiTokenEntity, 'id' | 'userId' | 'lastUsedAt'
 
 const PRESENTED_COLUMNS: (keyof PresentedToken)[] = ['id', 'userId', 'lastUsedAt', 'expiresAt'];
 
+/** What a login stores for its new session; `created_at` takes the column's default. */
+export type NewToken = Pick<
+  ApiTokenEntity,
+  'userId' | 'keyHash' | 'lastUsedAt' | 'expiresAt' | 'userAgent' | 'ip'
+>;
+
+const NEW_TOKEN_COLUMNS: (keyof NewToken)[] = [
+  'userId',
+  'keyHash',
+  'lastUsedAt',
+  'expiresAt',
+  'userAgent',
+  'ip',
+];
+
+interface TokenStatements {
+  presentedColumns: ColumnMetadata[];
+  findByKeyHash: string;
+  newTokenColumns: ColumnMetadata[];
+  insert: string;
+}
+
 @Injectable()
 export class TokensRepository {
-  private presentedQuery?: { sql: string; columns: ColumnMetadata[] };
+  private statements?: TokenStatements;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
@@ -24,36 +46,26 @@ export class TokensRepository {
    * for every key, where the query builder costs more than the lookup; values are hydrated as find() would.
    */
   async findByKeyHash(keyHash: string): Promise<PresentedToken | null> {
-    const query = (this.presentedQuery ??= this.buildPresentedQuery());
-    const rows: Record<string, unknown>[] = await this.dataSource.query(query.sql, [keyHash]);
+    const sql = this.sql();
+    const rows: Record<string, unknown>[] = await this.dataSource.query(sql.findByKeyHash, [keyHash]);
     const row = rows[0];
     if (!row) return null;
     const token: Record<string, unknown> = {};
-    for (const c of query.columns)
+    for (const c of sql.presentedColumns)
       token[c.propertyName] = this.dataSource.driver.prepareHydratedValue(row[c.databaseName], c);
     return token as PresentedToken;
   }
 
-  private buildPresentedQuery(): { sql: string; columns: ColumnMetadata[] } {
-    const metadata = this.dataSource.getMetadata(ApiTokenEntity);
-    const escape = (name: string) => this.dataSource.driver.escape(name);
-    const column = (property: string): ColumnMetadata => {
-      const found = metadata.findColumnWithPropertyName(property);
-      if (!found) throw new Error(`ApiTokenEntity has no column ${property}`);
-      return found;
-    };
-    const columns = PRESENTED_COLUMNS.map(column);
-    return {
-      sql:
-        `SELECT ${columns.map((c) => escape(c.databaseName)).join(', ')} FROM ${escape(metadata.tableName)} ` +
-        `WHERE ${escape(column('keyHash').databaseName)} = ?`,
-      columns,
-    };
-  }
-
-  async insert(manager: EntityManager, token: Partial<ApiTokenEntity>): Promise<void> {
-    // insert() rather than save(): no read-back of the row, which nothing here needs.
-    await this.repo(manager).insert(token);
+  /** One per login: a raw INSERT with bound values, converted as TypeORM's insert() converts them. */
+  async insert(manager: EntityManager, token: NewToken): Promise<void> {
+    const sql = this.sql();
+    const driver = this.dataSource.driver;
+    await manager.query(
+      sql.insert,
+      sql.newTokenColumns.map((c): unknown =>
+        driver.preparePersistentValue(token[c.propertyName as keyof NewToken], c),
+      ),
+    );
   }
 
   async touch(manager: EntityManager, id: number, lastUsedAt: Date): Promise<void> {
@@ -67,5 +79,29 @@ export class TokensRepository {
   async deleteAllForUser(manager: EntityManager, userId: number): Promise<void> {
     await this.repo(manager).delete({ userId });
   }
-}
 
+  private sql(): TokenStatements {
+    if (this.statements) return this.statements;
+    const metadata = this.dataSource.getMetadata(ApiTokenEntity);
+    const escape = (name: string) => this.dataSource.driver.escape(name);
+    const column = (property: string): ColumnMetadata => {
+      const found = metadata.findColumnWithPropertyName(property);
+      if (!found) throw new Error(`ApiTokenEntity has no column ${property}`);
+      return found;
+    };
+    const table = escape(metadata.tableName);
+    const presentedColumns = PRESENTED_COLUMNS.map(column);
+    const newTokenColumns = NEW_TOKEN_COLUMNS.map(column);
+    this.statements = {
+      presentedColumns,
+      findByKeyHash:
+        `SELECT ${presentedColumns.map((c) => escape(c.databaseName)).join(', ')} FROM ${table} ` +
+        `WHERE ${escape(column('keyHash').databaseName)} = ?`,
+      newTokenColumns,
+      insert:
+        `INSERT INTO ${table} (${newTokenColumns.map((c) => escape(c.databaseName)).join(', ')}) ` +
+        `VALUES (${newTokenColumns.map(() => '?').join(', ')})`,
+    };
+    return this.statements;
+  }
+}
