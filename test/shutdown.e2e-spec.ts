@@ -1,64 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDataSource } from '../src/database/data-source';
 import { AppConfig } from '../src/config/app-config';
-import { freePort } from './harness/services';
+import { startServerProcess } from './harness/server-process';
 import { ADMIN_PASSWORD, API, freshDatabaseEnv, testDatabaseKind } from './harness/test-app';
 
-const ROOT = join(__dirname, '..');
-
-interface Server {
-  child: ChildProcess;
-  port: number;
-  logs: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  waitForLog(text: string, timeoutMs?: number): Promise<void>;
-}
-
-/**
- * The real server process (src/main.ts) on a fresh database and the harness's Redis, so SIGTERM,
- * the HTTP listener and the pools behave exactly as in production.
- */
-async function startServer(dir: string, env: Record<string, string>): Promise<Server> {
-  const port = await freePort();
-  const childEnv: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-    ADMIN_PASSWORD,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOGIN_IP_LIMIT: '1000',
-    REDIS_URL: process.env.ARBOR_TEST_REDIS_URL ?? '',
-    TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
-    ...env,
-  };
-  const child = spawn(
-    process.execPath,
-    ['-r', require.resolve('ts-node/register/transpile-only'), join(ROOT, 'src', 'main.ts')],
-    { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const logs: string[] = [];
-  const collect = (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const waitForLog = async (text: string, timeoutMs = 30000): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    while (!logs.some((line) => line.includes(text))) {
-      if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${logs.join('\n')}`);
-      if (Date.now() > deadline) throw new Error(`no "${text}" in ${timeoutMs} ms:\n${logs.join('\n')}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  await waitForLog('Arbor is listening', 60000);
-  return { child, port, logs, exited, waitForLog };
-}
+const REDIS_URL = process.env.ARBOR_TEST_REDIS_URL ?? '';
 
 /** A raw HTTP/1.1 connection, so the test decides exactly when each byte of the request is sent. */
 function openSocket(
@@ -109,7 +58,7 @@ describe(`graceful shutdown of the server process (${testDatabaseKind()})`, () =
   });
 
   it('on SIGTERM stops accepting, finishes the in-flight request, closes its pools and exits 0', async () => {
-    const server = await startServer(dir, { ...dbEnv, SHUTDOWN_TIMEOUT_SECONDS: '20' });
+    const server = await startServerProcess(dir, { ...dbEnv, REDIS_URL, SHUTDOWN_TIMEOUT_SECONDS: '20' });
     const body = JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD });
     const half = Math.floor(body.length / 2);
     const { socket, received, closed } = await openSocket(server.port);
@@ -145,7 +94,7 @@ describe(`graceful shutdown of the server process (${testDatabaseKind()})`, () =
   }, 120000);
 
   it('exits 1 after SHUTDOWN_TIMEOUT_SECONDS when a request never finishes', async () => {
-    const server = await startServer(dir, { ...dbEnv, SHUTDOWN_TIMEOUT_SECONDS: '2' });
+    const server = await startServerProcess(dir, { ...dbEnv, REDIS_URL, SHUTDOWN_TIMEOUT_SECONDS: '2' });
     const { socket, closed } = await openSocket(server.port);
     socket.write(
       `POST ${API}/ucenter/login/ HTTP/1.1\r\nHost: arbor.test\r\nContent-Type: application/json\r\n` +
