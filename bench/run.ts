@@ -1,3 +1,4 @@
+import * as audit from './audit';
 import * as csv from './csv';
 import * as login from './login';
 import * as org from './org';
@@ -9,7 +10,7 @@ interface Scenario {
 }
 
 /** `npm run bench -- <scenario>`: each scenario measures Arbor beside its baseline in the same run. */
-const SCENARIOS: Record<string, Scenario> = { csv, login, org, perm };
+const SCENARIOS: Record<string, Scenario> = { audit, csv, login, org, perm };
 
 function usage(): never {
   console.error(`Usage: npm run bench -- <scenario>\nScenarios: ${Object.keys(SCENARIOS).join(', ')}`);

@@ -10,6 +10,7 @@ import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { dataSourceOptions } from './database/data-source';
 import { AccountsModule } from './modules/accounts/accounts.module';
+import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { OrgModule } from './modules/org/org.module';
 import { PermissionsModule } from './modules/permissions/permissions.module';
@@ -31,6 +32,7 @@ export class AppModule {
           migrationsRun: config.database.kind === 'sqlite',
         }),
         CommonModule,
+        AuditModule,
         MetricsModule,
         AccountsModule,
         AuthModule,

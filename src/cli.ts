@@ -17,6 +17,7 @@ import { DomainError } from './common/errors/domain-error';
 import { ProgressBar } from './common/cli/progress-bar';
 import { CsvExportService } from './modules/migration/csv-export.service';
 import { CsvImportService, type ImportSummary } from './modules/migration/csv-import.service';
+import { AuditService } from './modules/audit/audit.service';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -32,9 +33,17 @@ Commands:
                    [--dry-run]          every row is checked first; nothing is written if one is bad
                    [--node-uid <uid>]   every imported user joins this department or group (d_…, g_…)
   export-users     [--output <file>]    every user as CSV (UTF-8 with BOM), to the file or stdout
+  purge-audit-log                       delete audit log entries older than AUDIT_RETENTION_DAYS
 `;
 
-const APP_COMMANDS = ['create-superuser', 'reset-password', 'unlock', 'import-users', 'export-users'];
+const APP_COMMANDS = [
+  'create-superuser',
+  'reset-password',
+  'unlock',
+  'import-users',
+  'export-users',
+  'purge-audit-log',
+];
 
 /* eslint-disable no-console -- this is the command-line interface; its output is for the operator. */
 async function main(argv: string[]): Promise<number> {
@@ -90,6 +99,18 @@ async function main(argv: string[]): Promise<number> {
     return withApp(config, (app) => importUsers(app, file, options));
   }
   if (command === 'export-users') return withApp(config, (app) => exportUsers(app, values.output));
+
+  if (command === 'purge-audit-log') {
+    if (config.audit.retentionDays === 0) {
+      console.log('AUDIT_RETENTION_DAYS is 0 (keep forever): nothing to purge.');
+      return 0;
+    }
+    return withApp(config, async (app) => {
+      const deleted = await app.get(AuditService).purgeExpired();
+      console.log(`Deleted ${deleted} audit log entries older than ${config.audit.retentionDays} days.`);
+      return 0;
+    });
+  }
 
   const username = values.username;
   if (!username) {

@@ -4,6 +4,8 @@ export type Role = 'admin' | 'manager';
 export interface Principal {
   userId: number;
   username: string;
+  /** The display name at sign-in, so audit entries can name the actor without a lookup. */
+  name?: string;
   tokenId: number;
   roles: Role[];
 }

@@ -16,7 +16,14 @@ export function requestLogging(logger: Logger) {
     const requestId = incoming && INCOMING_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
-    requestContext.run({ requestId }, () => {
+    const http = {
+      ip: req.ip ?? '',
+      userAgent: req.get('user-agent') ?? '',
+      method: req.method,
+      path: req.path,
+      body: (): unknown => req.body,
+    };
+    requestContext.run({ requestId, http }, () => {
       res.on('finish', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         logger.info(

@@ -30,7 +30,7 @@ export class Audit1764100000000 implements MigrationInterface {
         columns: [
           c.id(),
           c.string('uuid', 32),
-          c.datetime('created_at', { precision: isMysql ? 6 : undefined }),
+          c.datetime('created_at', { precision: 6 }),
           c.string('subject', 32),
           text('summary', 512, { default: "''" }),
           c.int('actor_user_id', { isNullable: true }),

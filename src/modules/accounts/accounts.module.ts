@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { PasswordHasher } from './password-hasher.service';
 import { ProfileController } from './profile.controller';
@@ -10,6 +11,7 @@ import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 
 @Module({
+  imports: [AuditModule],
   controllers: [UsersController, ProfileController],
   providers: [
     UsersService,

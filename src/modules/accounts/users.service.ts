@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
+import { AuditService } from '../audit/audit.service';
 import { TransactionRunner, uniqueViolationIndex } from '../../common/database/transaction-runner';
 import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
 import { Clock } from '../../common/time/clock';
@@ -54,6 +55,7 @@ export class UsersService {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly org: UserOrgLink,
+    private readonly audit: AuditService,
   ) {}
 
   async list(req: Request, query: Record<string, unknown>): Promise<Page<EmployeeResponseDto>> {
@@ -108,6 +110,11 @@ export class UsersService {
       };
       applyWritableFields(draft, fields);
       const created = await this.users.insert(manager, draft);
+      await this.audit.record(manager, {
+        subject: 'user_create',
+        summary: `创建用户 ${created.username}`,
+        targetUserId: created.id,
+      });
       await this.org.view.assignOnCreate(manager, created.id, dto);
       return created;
     });
@@ -125,6 +132,11 @@ export class UsersService {
       applyWritableFields(current, dto);
       const saved = await this.users.save(manager, current);
       if (wasActive && !saved.isActive) await this.hooks.revokeCredentials(manager, saved.id);
+      await this.audit.record(manager, {
+        subject: 'user_update',
+        summary: `修改用户 ${saved.username}: ${sentFields(dto)}`,
+        targetUserId: saved.id,
+      });
       return saved;
     });
     return this.toUserResponse(user);
@@ -136,6 +148,11 @@ export class UsersService {
       const user = await this.requireLive(username, manager);
       if (user.id === actorUserId) throw AccountErrors.cannotRemoveSelf();
       await this.hooks.remove(manager, user.id);
+      await this.audit.record(manager, {
+        subject: 'user_delete',
+        summary: `删除用户 ${user.username}`,
+        targetUserId: user.id,
+      });
       Object.assign(user, {
         username: `~deleted~${user.id}`,
         name: '',
@@ -163,6 +180,11 @@ export class UsersService {
       user.requireResetPassword = dto.require_reset_password;
       await this.users.save(manager, user);
       await this.hooks.revokeCredentials(manager, user.id);
+      await this.audit.record(manager, {
+        subject: 'user_password',
+        summary: `设置用户 ${user.username} 的密码`,
+        targetUserId: user.id,
+      });
     });
   }
 
@@ -174,7 +196,13 @@ export class UsersService {
     const user = await this.tx.run(async (manager) => {
       const current = await this.requireLiveById(userId, manager);
       applyWritableFields(current, dto);
-      return this.users.save(manager, current);
+      const saved = await this.users.save(manager, current);
+      await this.audit.record(manager, {
+        subject: 'ucenter_profile',
+        summary: `修改个人资料: ${sentFields(dto)}`,
+        targetUserId: saved.id,
+      });
+      return saved;
     });
     return this.toProfileResponse(user);
   }
@@ -354,9 +382,14 @@ export class UsersService {
         });
         const saved = await this.users.save(manager, existing);
         await this.hooks.revokeCredentials(manager, saved.id);
+        await this.audit.record(manager, {
+          subject: 'user_update',
+          summary: `设 ${saved.username} 为超级管理员并设置密码`,
+          targetUserId: saved.id,
+        });
         return saved;
       }
-      return this.users.insert(manager, {
+      const created = await this.users.insert(manager, {
         username,
         name: username,
         isAdmin: true,
@@ -364,6 +397,12 @@ export class UsersService {
         requireResetPassword: requireReset,
         origin: UserOrigin.Script,
       });
+      await this.audit.record(manager, {
+        subject: 'user_create',
+        summary: `创建超级管理员 ${username}`,
+        targetUserId: created.id,
+      });
+      return created;
     });
   }
 
@@ -428,6 +467,13 @@ export type ImportedUserFields = Pick<UserFieldsDto, 'username'> &
       'name' | 'email' | 'private_email' | 'mobile' | 'gender' | 'avatar' | 'position' | 'employee_number'
     >
   >;
+
+/** The writable fields a request sent, for an entry's summary (values are in the masked body). */
+function sentFields(fields: Partial<UserFieldsDto>): string {
+  return WRITABLE.filter(([input]) => fields[input] !== undefined)
+    .map(([input]) => input)
+    .join(', ');
+}
 
 function applyWritableFields(target: Partial<UserEntity>, fields: Partial<UserFieldsDto>): void {
   const record = target as Record<string, unknown>;

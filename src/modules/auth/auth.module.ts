@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AppConfig } from '../../config/app-config';
 import { AccountsModule } from '../accounts/accounts.module';
+import { AuditModule } from '../audit/audit.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { LoginThrottleRepository } from './login-throttle.repository';
@@ -19,7 +20,7 @@ import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
 
 @Module({
-  imports: [AccountsModule, PassportModule],
+  imports: [AccountsModule, AuditModule, PassportModule],
   controllers: [AuthController],
   providers: [
     AuthService,

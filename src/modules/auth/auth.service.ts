@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { sha256Hex } from '../../common/crypto/secrets';
 import { TransactionRunner } from '../../common/database/transaction-runner';
@@ -6,6 +7,7 @@ import { CommonErrors } from '../../common/errors/domain-error';
 import { Metrics } from '../../common/metrics/metrics.service';
 import type { Principal, Role } from '../../common/guards/principal';
 import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
+import { AuditService } from '../audit/audit.service';
 import { type PermCheckRequest, UserPermsLink } from '../accounts/user-perms.link';
 import { UsersService } from '../accounts/users.service';
 import type { UserEntity } from '../accounts/entities/user.entity';
@@ -34,6 +36,7 @@ export class AuthService implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly tx: TransactionRunner,
     private readonly perms: UserPermsLink,
+    private readonly audit: AuditService,
     private readonly metrics: Metrics,
   ) {}
 
@@ -70,16 +73,32 @@ export class AuthService implements OnModuleInit {
 
     const valid = await this.users.verifyPassword(user, dto.password);
     if (!valid || !user) {
-      await this.throttle.failed(subjectKey);
+      await this.throttle.failed(subjectKey, (manager, lockedNow) =>
+        this.recordFailure(manager, user, identifier, lockedNow),
+      );
       this.metrics.login('failure');
       throw AuthErrors.badCredentials();
     }
     // Releasing the attempt, opening the session and noting activity are one unit of work.
     const session = await this.tx.run(async (manager) => {
       await this.throttle.succeededWithin(manager, subjectKey);
-      if (!user.isActive) return null;
+      if (!user.isActive) {
+        await this.audit.record(manager, {
+          subject: 'ucenter_login_failed',
+          summary: `${user.username} 登录失败: 账号已停用`,
+          targetUserId: user.id,
+          actor: null,
+        });
+        return null;
+      }
       const issued = await this.tokens.issueWithin(manager, user.id, client);
       await this.users.recordActivityWithin(manager, user);
+      await this.audit.record(manager, {
+        subject: 'ucenter_login',
+        summary: `${user.username} 登录`,
+        targetUserId: user.id,
+        actor: { userId: user.id, username: user.username, name: user.name },
+      });
       return issued;
     });
     if (!session) {
@@ -94,7 +113,14 @@ export class AuthService implements OnModuleInit {
   }
 
   async logout(principal: Principal): Promise<void> {
-    await this.tokens.revoke(principal.tokenId);
+    await this.tx.run(async (manager) => {
+      await this.tokens.revokeWithin(manager, principal.tokenId);
+      await this.audit.record(manager, {
+        subject: 'ucenter_logout',
+        summary: `${principal.username} 退出登录`,
+        targetUserId: principal.userId,
+      });
+    });
   }
 
   /**
@@ -113,7 +139,41 @@ export class AuthService implements OnModuleInit {
   async unlock(username: string): Promise<void> {
     const user = await this.users.findLoginCandidate('username', username);
     if (!user) throw CommonErrors.notFound();
-    await this.throttle.clear(accountKey(user.id));
+    await this.tx.run(async (manager) => {
+      await this.throttle.clearWithin(manager, accountKey(user.id));
+      await this.audit.record(manager, {
+        subject: 'user_unlock',
+        summary: `解锁账号 ${user.username}`,
+        targetUserId: user.id,
+      });
+    });
+  }
+
+  /**
+   * A failed login's entries: no actor (nobody proved who they are), the account as target when it
+   * exists, and a lockout entry when this failure locked it. The HTTP answer stays the same for all.
+   */
+  private async recordFailure(
+    manager: EntityManager,
+    user: UserEntity | null,
+    identifier: Identifier,
+    lockedNow: boolean,
+  ): Promise<void> {
+    const who = user ? user.username : `${identifier.kind} ${identifier.value.slice(0, 64)}`;
+    await this.audit.record(manager, {
+      subject: 'ucenter_login_failed',
+      summary: `${who} 登录失败`,
+      targetUserId: user?.id ?? null,
+      actor: null,
+    });
+    if (lockedNow) {
+      await this.audit.record(manager, {
+        subject: 'ucenter_lockout',
+        summary: `${who} 连续登录失败, 已锁定`,
+        targetUserId: user?.id ?? null,
+        actor: null,
+      });
+    }
   }
 
   private async userWithPerm(user: UserEntity): Promise<UserWithPermDto> {

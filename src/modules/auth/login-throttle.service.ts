@@ -54,8 +54,23 @@ export class LoginThrottleService {
     return outcome ?? { allowed: true };
   }
 
-  async failed(subjectKey: string): Promise<void> {
-    await this.update(subjectKey, (state, now) => recordFailure(state, now, this.policy));
+  /**
+   * Records a failure; `within` runs in the same transaction once it is stored (the audit entry),
+   * told whether this failure locked the account.
+   */
+  async failed(
+    subjectKey: string,
+    within?: (manager: EntityManager, lockedNow: boolean) => Promise<void>,
+  ): Promise<void> {
+    await this.update(
+      subjectKey,
+      (state, now) => recordFailure(state, now, this.policy),
+      within &&
+        ((manager, before, after, now) => {
+          const lockedAt = (s: ThrottleState) => s.lockedUntil !== null && s.lockedUntil.getTime() > now.getTime();
+          return within(manager, lockedAt(after) && !lockedAt(before));
+        }),
+    );
   }
 
   /** The reserved attempt succeeded; runs inside the caller's transaction with the session it opens. */
@@ -76,6 +91,7 @@ export class LoginThrottleService {
   private async update(
     subjectKey: string,
     decide: (state: ThrottleState, now: Date) => ThrottleState | null,
+    stored?: (manager: EntityManager, before: ThrottleState, after: ThrottleState, now: Date) => Promise<void>,
   ): Promise<void> {
     for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
       const done = await this.tx.run(async (manager) => {
@@ -87,7 +103,10 @@ export class LoginThrottleService {
           return false;
         }
         const next = decide(row, now);
-        return next === null || (await this.repository.replace(manager, subjectKey, row.version, next));
+        if (next === null) return true;
+        if (!(await this.repository.replace(manager, subjectKey, row.version, next))) return false;
+        if (stored) await stored(manager, row, next, now);
+        return true;
       });
       if (done) return;
     }

@@ -92,4 +92,9 @@ export class TokensService implements OnModuleInit {
   async revoke(tokenId: number): Promise<void> {
     await this.tx.run((manager) => this.tokens.deleteById(manager, tokenId));
   }
+
+  /** The same, inside a caller's transaction (sign-out and its audit entry). */
+  revokeWithin(manager: EntityManager, tokenId: number): Promise<void> {
+    return this.tokens.deleteById(manager, tokenId);
+  }
 }

@@ -7,6 +7,7 @@ import { DomainError } from '../../common/errors/domain-error';
 import { TransactionRunner, uniqueViolationIndex } from '../../common/database/transaction-runner';
 import type { UserEntity } from '../accounts/entities/user.entity';
 import { type ImportedUserFields, UsersService } from '../accounts/users.service';
+import { AuditService } from '../audit/audit.service';
 import { OrgMembershipsService } from '../org/memberships.service';
 import { OrgService } from '../org/org.service';
 import {
@@ -60,6 +61,7 @@ export class CsvImportService {
     private readonly memberships: OrgMembershipsService,
     private readonly org: OrgService,
     private readonly tx: TransactionRunner,
+    private readonly audit: AuditService,
   ) {}
 
   async importFile(path: string, options: ImportOptions): Promise<ImportSummary> {
@@ -83,6 +85,13 @@ export class CsvImportService {
           await this.writeBatch(manager, rows, summary, node?.id ?? null);
           done += rows.length;
           options.onProgress?.(done, total);
+        });
+        await this.audit.record(manager, {
+          subject: 'user_import',
+          summary:
+            `CSV 导入用户 ${total} 行: 新建 ${summary.created.length}, 更新 ${summary.updated.length}, ` +
+            `未变 ${summary.unchanged}${options.nodeUid === undefined ? '' : `, 加入 ${options.nodeUid}`}`,
+          targetNodeId: node?.id ?? null,
         });
       });
     } catch (error) {
@@ -169,23 +178,34 @@ export class CsvImportService {
   ): Promise<void> {
     const existing = await this.existingByUsername(rows, manager);
     const toCreate: ImportedUserFields[] = [];
+    const written: { username: string; kind: 'create' | 'update' }[] = [];
     for (const row of rows) {
       const kind = this.classify(row, existing, summary);
       if (kind === 'create') toCreate.push(row.fields);
+      if (kind !== 'same') written.push({ username: row.fields.username, kind });
       if (kind === 'update') {
         const user = existing.get(row.fields.username) as UserEntity;
         await this.users.updateImported(manager, user.id, this.users.importedChanges(user, row.fields) ?? {});
       }
     }
     if (toCreate.length > 0) await this.users.insertImported(manager, toCreate);
+    const ids = toCreate.length > 0 ? await this.existingByUsername(rows, manager) : existing;
     if (nodeId !== null) {
-      const ids = toCreate.length > 0 ? await this.existingByUsername(rows, manager) : existing;
       await this.memberships.addMembersWithin(
         manager,
         nodeId,
         rows.flatMap((r) => ids.get(r.fields.username)?.id ?? []),
       );
     }
+    // One entry per user written, in one multi-row INSERT per batch; the import's summary entry follows.
+    await this.audit.recordMany(
+      manager,
+      written.map((w) => ({
+        subject: w.kind === 'create' ? 'user_create' : 'user_update',
+        summary: `CSV 导入${w.kind === 'create' ? '创建' : '更新'}用户 ${w.username}`,
+        targetUserId: ids.get(w.username)?.id ?? null,
+      })),
+    );
   }
 
   private classify(

@@ -15,10 +15,11 @@ import {
   type UserOrgView,
 } from '../accounts/user-org.link';
 import { UsersService } from '../accounts/users.service';
+import { AuditService } from '../audit/audit.service';
 import type { PatchMembersDto, PatchUserNodesDto } from './dto/node-input.dto';
 import type { NodeKind, OrgNodeEntity } from './entities/org-node.entity';
 import { MembershipsRepository } from './memberships.repository';
-import { collectionKey, type NodeRoute, refForRoute } from './node-uid';
+import { collectionKey, type NodeRoute, nodeUidOf, refForRoute } from './node-uid';
 import { toNodeLite } from './org-node.mapper';
 import { OrgErrors } from './org.errors';
 import { BUILTIN_IDS, OrgNodesRepository } from './org-nodes.repository';
@@ -41,6 +42,7 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
     private readonly tx: TransactionRunner,
     private readonly stamps: ChangeStamps,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   onModuleInit(): void {
@@ -128,6 +130,14 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
         }
       }
       await this.stamps.bump(manager, 'org');
+      await this.audit.record(manager, {
+        subject: node.kind === 'dept' ? 'dept_member' : 'group_member',
+        summary:
+          `${node.kind === 'dept' ? '部门' : '组'} ${node.name} (${nodeUidOf(node)}) 成员 ${dto.subject}: ` +
+          users.map((u) => u.username).join(', '),
+        targetNodeId: node.id,
+        targetUserId: users.length === 1 ? users[0].id : null,
+      });
       return node.id;
     });
     const ordered = await this.inOrder((await this.memberships.ofNode(nodeId)).map((m) => m.userId));
@@ -169,6 +179,12 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
         for (const node of listed) await this.memberships.append(manager, node.id, [user.id]);
       }
       await this.stamps.bump(manager, 'org');
+      await this.audit.record(manager, {
+        subject: listed.length > 0 && listed.every((n) => n.kind === 'group') ? 'group_member' : 'dept_member',
+        summary: `用户 ${user.username} 的节点 ${dto.subject}: ${listed.map(nodeUidOf).join(', ')}`,
+        targetUserId: user.id,
+        targetNodeId: listed.length === 1 ? listed[0].id : null,
+      });
       return user.id;
     });
     return { [collectionKey(route)]: (await this.nodesOfUser(userId, route)).map(toNodeLite) };

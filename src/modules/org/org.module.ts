@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module';
+import { AuditModule } from '../audit/audit.module';
 import { MembershipsRepository } from './memberships.repository';
 import { OrgMembershipsService } from './memberships.service';
 import { DeptController, GroupController, NodeController, NodeListsController } from './org-nodes.controller';
@@ -12,7 +13,7 @@ import { UcenterOrgController } from './ucenter-org.controller';
 import { UserNodesController } from './user-nodes.controller';
 
 @Module({
-  imports: [AccountsModule],
+  imports: [AccountsModule, AuditModule],
   controllers: [
     NodeListsController,
     DeptController,

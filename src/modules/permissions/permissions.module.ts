@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module';
+import { AuditModule } from '../audit/audit.module';
 import { OrgModule } from '../org/org.module';
 import { AppsController } from './apps.controller';
 import { AppsRepository } from './apps.repository';
@@ -11,7 +12,7 @@ import { PermsRepository } from './perms.repository';
 import { PermsService } from './perms.service';
 
 @Module({
-  imports: [AccountsModule, OrgModule],
+  imports: [AccountsModule, AuditModule, OrgModule],
   controllers: [PermsController, UcenterPermsController, AppsController],
   providers: [
     PermissionResolver,

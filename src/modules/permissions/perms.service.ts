@@ -8,6 +8,7 @@ import { type Page, pageRequest, toPage } from '../../common/pagination/paginati
 import { queryBool } from '../../common/http/query-params';
 import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
 import { UsersService } from '../accounts/users.service';
+import { AuditService } from '../audit/audit.service';
 import type { NodeRoute } from '../org/node-uid';
 import { uidBaseFromName } from '../org/node-uid';
 import { OrgNodeHooks } from '../org/org-node.hooks';
@@ -77,6 +78,7 @@ export class PermsService implements OnModuleInit {
     private readonly tx: TransactionRunner,
     private readonly stamps: ChangeStamps,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   onModuleInit(): void {
@@ -150,6 +152,11 @@ export class PermsService implements OnModuleInit {
         editable: true,
       });
       await this.stamps.bump(manager, 'perm');
+      await this.audit.record(manager, {
+        subject: 'perm_create',
+        summary: `创建权限 ${perm.name} (${perm.uid})`,
+        targetAppId: app.id,
+      });
       return perm;
     });
     return toPermResponse(created);
@@ -170,6 +177,11 @@ export class PermsService implements OnModuleInit {
       if (Object.keys(changes).length === 0) return;
       await this.perms.update(manager, perm.id, changes);
       await this.stamps.bump(manager, 'perm');
+      await this.audit.record(manager, {
+        subject: 'perm_update',
+        summary: `修改权限 ${perm.uid}: ${Object.keys(changes).join(', ')}`,
+        targetAppId: perm.appId,
+      });
     });
     return this.detail(uid);
   }
@@ -181,6 +193,11 @@ export class PermsService implements OnModuleInit {
       if (!perm.editable) throw PermissionErrors.notEditable('permission');
       await this.perms.delete(manager, [perm.id]);
       await this.stamps.bump(manager, 'perm');
+      await this.audit.record(manager, {
+        subject: 'perm_delete',
+        summary: `删除权限 ${perm.name} (${perm.uid})`,
+        targetAppId: perm.appId,
+      });
     });
   }
 
@@ -293,6 +310,14 @@ export class PermsService implements OnModuleInit {
         nodeItems.map((i) => ({ permId: perm.id, ownerId: nodeIds.get(i.uid) as number, status: i.status })),
       );
       await this.stamps.bump(manager, 'perm');
+      const owners = [...userItems, ...nodeItems].map((i) => `${i.uid}=${i.status}`);
+      await this.audit.record(manager, {
+        subject: 'perm_assign',
+        summary: `配置权限 ${perm.uid}${dto.clean ? ' (clean)' : ''}: ${owners.join(', ')}`,
+        targetAppId: perm.appId,
+        targetUserId: userItems.length === 1 ? (userIds.get(userItems[0].uid) ?? null) : null,
+        targetNodeId: nodeItems.length === 1 ? (nodeIds.get(nodeItems[0].uid) ?? null) : null,
+      });
     });
     return {
       user_perm_status: userItems.map((i) => ({ uid: i.uid, status: i.status })),
@@ -325,6 +350,11 @@ export class PermsService implements OnModuleInit {
       const changes = await this.statusChanges(manager, user.id, dto);
       await this.perms.setStatuses(manager, 'user', changes);
       await this.stamps.bump(manager, 'perm');
+      await this.audit.record(manager, {
+        subject: 'perm_assign',
+        summary: `配置用户 ${user.username} 的权限: ${dto.perm_statuses.map((i) => `${i.uid}=${i.status}`).join(', ')}`,
+        targetUserId: user.id,
+      });
       return user.id;
     });
     const snapshot = await this.resolver.current();
@@ -356,6 +386,11 @@ export class PermsService implements OnModuleInit {
       const changes = await this.statusChanges(manager, node.id, dto);
       await this.perms.setStatuses(manager, 'node', changes);
       await this.stamps.bump(manager, 'perm');
+      await this.audit.record(manager, {
+        subject: 'perm_assign',
+        summary: `配置节点 ${uid} 的权限: ${dto.perm_statuses.map((i) => `${i.uid}=${i.status}`).join(', ')}`,
+        targetNodeId: node.id,
+      });
       return node.id;
     });
     const snapshot = await this.resolver.current();

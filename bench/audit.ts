@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { createConnection } from 'mysql2/promise';
+import {
+  API,
+  BenchServer,
+  buildServer,
+  envNumber,
+  loginToken,
+  percentile,
+  postJson,
+  rng,
+  round1,
+  runBuiltCli,
+  startBenchMariaDb,
+  verdict,
+} from './harness';
+
+/**
+ * Scenario `audit`, two parts.
+ * 1. Write cost: the same user PATCHes against two servers on their own SQLite files, one recording
+ *    audit entries and one with AUDIT_ENABLED=false (the benchmark-only switch), in alternating rounds
+ *    so machine drift hits both. Target: audited throughput >= 0.85 x unaudited.
+ * 2. Reads: `log/` filters over AUDIT_BENCH_ROWS (default 1M) entries bulk-loaded into MariaDB with
+ *    multi-row INSERTs (about 2,000 actors, 180 days, the contract's subjects). Target: p95 < 200 ms
+ *    for every query shape (count + page, as the API answers).
+ */
+
+const TARGET_RATIO = 0.85;
+const TARGET_P95_MS = 200;
+const SUBJECTS = [
+  ['user_update', 30],
+  ['ucenter_login', 30],
+  ['ucenter_login_failed', 6],
+  ['user_create', 8],
+  ['dept_member', 8],
+  ['group_member', 6],
+  ['perm_assign', 5],
+  ['dept_create', 2],
+  ['dept_move', 1],
+  ['app_update', 2],
+  ['app_delete', 1],
+  ['user_delete', 1],
+] as const;
+
+async function patchRound(
+  server: BenchServer,
+  token: string,
+  seconds: number,
+  concurrency: number,
+): Promise<number> {
+  const deadline = performance.now() + seconds * 1000;
+  let done = 0;
+  let seq = 0;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      seq += 1;
+      const res = await fetch(`${server.base}${API}/user/benchuser/`, {
+        method: 'PATCH',
+        headers: {
+          authorization: `Token ${token}`,
+          'content-type': 'application/json',
+          'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0.0.0 Safari/537.36',
+        },
+        body: JSON.stringify({ remark: `r${seq}`, position: `p${seq % 7}` }),
+      });
+      if (res.status !== 200) throw new Error(`PATCH: ${res.status} ${await res.text()}`);
+      await res.arrayBuffer();
+      done += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return done / seconds;
+}
+
+async function writeCost(): Promise<{ ratio: number; audited: number; unaudited: number }> {
+  const seconds = envNumber('AUDIT_BENCH_ROUND_S', 5, false);
+  const rounds = envNumber('AUDIT_BENCH_ROUNDS', 3, true);
+  const concurrency = envNumber('AUDIT_BENCH_CONCURRENCY', 8, true);
+  const on = new BenchServer({ AUDIT_ENABLED: 'true' });
+  const off = new BenchServer({ AUDIT_ENABLED: 'false' });
+  try {
+    const tokens: string[] = [];
+    for (const server of [on, off]) {
+      await server.start();
+      const token = await loginToken(server.base, 'admin', server.adminPassword);
+      await postJson(`${server.base}${API}/user/`, { user: { username: 'benchuser', name: 'Bench' } }, token);
+      tokens.push(token);
+      await patchRound(server, token, 1, concurrency); // warm-up
+    }
+    const rates = { on: [] as number[], off: [] as number[] };
+    for (let round = 0; round < rounds; round++) {
+      rates.off.push(await patchRound(off, tokens[1], seconds, concurrency));
+      rates.on.push(await patchRound(on, tokens[0], seconds, concurrency));
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const audited = mean(rates.on);
+    const unaudited = mean(rates.off);
+    console.log(
+      `PATCH user/ (SQLite, ${concurrency} in flight, ${rounds}x${seconds}s each): audited ${round1(audited)}/s, ` +
+        `audit off ${round1(unaudited)}/s, rounds on ${rates.on.map(round1).join(' ')} / off ${rates.off.map(round1).join(' ')}`,
+    );
+    return { ratio: audited / unaudited, audited, unaudited };
+  } finally {
+    await on.dispose();
+    await off.dispose();
+  }
+}
+
+async function bulkLoad(url: string, rows: number): Promise<void> {
+  const conn = await createConnection({ uri: url.replace(/^mariadb:/, 'mysql:'), timezone: 'Z' });
+  try {
+    const random = rng(42);
+    const actors = Array.from({ length: 2000 }, (_, i) => ({
+      username: `user${String(i).padStart(4, '0')}`,
+      name: `员工${i}`,
+    }));
+    actors.push({ username: 'admin', name: 'admin' });
+    await conn.query('INSERT INTO audit_actors (username, name) VALUES ?', [
+      actors.map((a) => [a.username, a.name]),
+    ]);
+    const weights = SUBJECTS.reduce((sum, [, w]) => sum + w, 0);
+    const pick = (): string => {
+      let r = random() * weights;
+      for (const [subject, w] of SUBJECTS) if ((r -= w) < 0) return subject;
+      return 'user_update';
+    };
+    const spanMs = 180 * 24 * 3600 * 1000;
+    const start = Date.now() - spanMs;
+    const batch = 2000;
+    const started = performance.now();
+    for (let done = 0; done < rows; done += batch) {
+      const values: unknown[][] = [];
+      for (let i = done; i < Math.min(rows, done + batch); i++) {
+        const actor = random() < 0.3 ? actors[actors.length - 1] : actors[Math.floor(random() * 2000)];
+        const target = Math.floor(random() * 100_000);
+        const subject = pick();
+        values.push([
+          randomUUID().replace(/-/g, ''),
+          new Date(start + (spanMs * i) / rows),
+          subject,
+          `${subject} u${target}`,
+          actor.username === 'admin' ? 1 : 2 + Number(actor.username.slice(4)),
+          actor.username,
+          actor.name,
+          target,
+          subject.startsWith('dept') ? target % 5000 : null,
+          null,
+          `10.0.${target % 256}.${i % 256}`,
+          'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0.0.0 Safari/537.36',
+          'Windows 10',
+          'Chrome 120.0.0.0',
+          'PATCH',
+          `/siteapi/v1/user/u${target}/`,
+          '{"remark":"x"}',
+          randomUUID(),
+        ]);
+      }
+      await conn.query(
+        'INSERT INTO audit_log (uuid, created_at, subject, summary, actor_user_id, actor_username, actor_name, ' +
+          'target_user_id, target_node_id, target_app_id, ip, user_agent, os, browser, method, path, body, request_id) VALUES ?',
+        [values],
+      );
+      if ((done / batch) % 50 === 0) process.stderr.write(`\rloaded ${done} rows`);
+    }
+    await conn.query('ANALYZE TABLE audit_log');
+    console.log(
+      `loaded ${rows} entries in ${round1((performance.now() - started) / 1000)} s (multi-row INSERTs of ${batch})`,
+    );
+  } finally {
+    await conn.end();
+  }
+}
+
+async function readCost(): Promise<{ p95: number; shapes: Record<string, number> }> {
+  const rows = envNumber('AUDIT_BENCH_ROWS', 1_000_000, true);
+  const repeats = envNumber('AUDIT_BENCH_REPEATS', 20, true);
+  const db = await startBenchMariaDb('arbor_bench_audit');
+  const server = new BenchServer({}, { databaseUrl: db.url });
+  try {
+    runBuiltCli(['migrate'], db.url);
+    await bulkLoad(db.url, rows);
+    await server.start();
+    const token = await loginToken(server.base, 'admin', server.adminPassword);
+    const week = new Date(Date.now() - 30 * 24 * 3600 * 1000);
+    const weekEnd = new Date(week.getTime() + 7 * 24 * 3600 * 1000);
+    const shapes: Record<string, string> = {
+      'newest page': '',
+      'page 50': 'page=50',
+      'subject (one)': 'subject=perm_assign',
+      'subject (a|b)': 'subject=dept_create|app_delete',
+      'days=0': 'days=0',
+      'days=7': 'days=7',
+      'time range (a week)': `after_created=${week.toISOString()}&before_created=${weekEnd.toISOString()}`,
+      'user (one actor)': 'user=user0042',
+      'user (name, 11 actors)': 'user=员工123',
+      summary: 'summary=u12345',
+      'days=30 + subject + user': 'days=30&subject=user_update|user_create&user=user00',
+    };
+    const p95s: Record<string, number> = {};
+    const all: number[] = [];
+    for (const [label, query] of Object.entries(shapes)) {
+      const times: number[] = [];
+      for (let i = 0; i < repeats + 2; i++) {
+        const t0 = performance.now();
+        const res = await fetch(`${server.base}${API}/log/?${query}`, {
+          headers: { authorization: `Token ${token}` },
+        });
+        const body = (await res.json()) as { count?: number };
+        const ms = performance.now() - t0;
+        if (res.status !== 200) throw new Error(`log/?${query}: ${res.status} ${JSON.stringify(body)}`);
+        if (i >= 2) times.push(ms); // the first two warm the buffer pool
+        if (i === 0) process.stderr.write(`${label}: count ${body.count}\n`);
+      }
+      times.sort((a, b) => a - b);
+      p95s[label] = round1(percentile(times, 95));
+      all.push(...times);
+      console.log(
+        `  log/?${query.slice(0, 60).padEnd(60)} p50 ${round1(percentile(times, 50))} ms  p95 ${p95s[label]} ms`,
+      );
+    }
+    all.sort((a, b) => a - b);
+    return { p95: round1(percentile(all, 95)), shapes: p95s };
+  } finally {
+    await server.dispose();
+    db.stop();
+  }
+}
+
+export async function run(): Promise<void> {
+  buildServer();
+  const writes = await writeCost();
+  console.log(
+    `write ratio audited/unaudited: ${writes.ratio.toFixed(3)} (target >= ${TARGET_RATIO}) ${verdict(writes.ratio >= TARGET_RATIO)}`,
+  );
+  const reads = await readCost();
+  const worst = Math.max(...Object.values(reads.shapes));
+  console.log(
+    `log/ over MariaDB: p95 of all queries ${reads.p95} ms, worst shape ${worst} ms (target < ${TARGET_P95_MS}) ${verdict(worst < TARGET_P95_MS)}`,
+  );
+  console.log(`RESULT ${JSON.stringify({ writes, reads })}`);
+}

@@ -1,0 +1,256 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { datetimeParameter } from '../../common/database/transaction-runner';
+import type { AdminScope, SqlCondition } from '../../common/guards/admin-scope';
+import type { PageRequest } from '../../common/pagination/pagination';
+import type { AuditFilter } from './audit-query';
+import { AuditActorEntity, AuditEntryEntity } from './entities/audit-entry.entity';
+
+export type AuditRow = Omit<AuditEntryEntity, 'id'>;
+
+/** The columns a list page shows; detail and export read them all. */
+const LIST_COLUMNS =
+  'e.id, e.uuid, e.created_at, e.subject, e.summary, e.actor_user_id, e.actor_username, e.actor_name';
+const ALL_COLUMNS =
+  `${LIST_COLUMNS}, e.target_user_id, e.target_node_id, e.target_app_id, e.ip, e.user_agent, e.os, ` +
+  'e.browser, e.method, e.path, e.body, e.request_id';
+/** More matching actor snapshots than this and the `user` filter searches the log itself. */
+const MAX_ACTOR_MATCHES = 1000;
+const PURGE_BATCH = 5000;
+
+export interface StoredEntry extends AuditRow {
+  id: number;
+}
+
+interface Where {
+  sql: string;
+  params: unknown[];
+}
+
+function likeContains(needle: string): string {
+  return `%${needle.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+/** The audit tables, read with hand-written SQL so every list query is the indexed one we designed. */
+@Injectable()
+export class AuditRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async insert(manager: EntityManager, rows: AuditRow[]): Promise<void> {
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(AuditEntryEntity)
+      .values(rows)
+      .updateEntity(false)
+      .execute();
+  }
+
+  /** Notes actor snapshots for the `user` filter; a known one is left alone (no error, no write). */
+  async noteActors(manager: EntityManager, actors: { username: string; name: string }[]): Promise<void> {
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(AuditActorEntity)
+      .values(actors)
+      .orIgnore()
+      .updateEntity(false)
+      .execute();
+  }
+
+  async page(filter: AuditFilter, scope: AdminScope, page: PageRequest): Promise<[StoredEntry[], number]> {
+    const where = await this.where(filter, scope);
+    if (!where) return [[], 0];
+    const [{ n }] = await this.dataSource.query<{ n: number | string }[]>(
+      `SELECT COUNT(*) AS n FROM audit_log e WHERE ${where.sql}`,
+      where.params,
+    );
+    const count = Number(n);
+    if (count === 0 || page.offset >= count) return [[], count];
+    // Late row lookup: the page's ids come from the index alone, then only those rows are read.
+    const rows = await this.dataSource.query<Record<string, unknown>[]>(
+      `SELECT ${LIST_COLUMNS} FROM audit_log e JOIN (SELECT e.id FROM audit_log e WHERE ${where.sql} ` +
+        'ORDER BY e.created_at DESC, e.id DESC LIMIT ? OFFSET ?) p ON p.id = e.id ' +
+        'ORDER BY e.created_at DESC, e.id DESC',
+      [...where.params, page.pageSize, page.offset],
+    );
+    return [rows.map(toStored), count];
+  }
+
+  async findByUuid(uuid: string, scope: AdminScope): Promise<StoredEntry | null> {
+    const visible = scopeCondition(scope);
+    const rows = await this.dataSource.query<Record<string, unknown>[]>(
+      `SELECT ${ALL_COLUMNS} FROM audit_log e WHERE e.uuid = ? AND ${visible.sql}`,
+      [uuid, ...visible.params],
+    );
+    return rows.length > 0 ? toStored(rows[0]) : null;
+  }
+
+  /** Newest first in keyset batches, so an export of any size holds one batch in memory. */
+  async *scan(filter: AuditFilter, scope: AdminScope, batch: number): AsyncGenerator<StoredEntry[]> {
+    const where = await this.where(filter, scope);
+    if (!where) return;
+    let after: { createdAt: unknown; id: number } | null = null;
+    for (;;) {
+      const keyset: Where = after
+        ? {
+            sql: ' AND (e.created_at < ? OR (e.created_at = ? AND e.id < ?))',
+            params: [after.createdAt, after.createdAt, after.id],
+          }
+        : { sql: '', params: [] };
+      const rows = await this.dataSource.query<Record<string, unknown>[]>(
+        `SELECT ${ALL_COLUMNS} FROM audit_log e WHERE ${where.sql}${keyset.sql} ` +
+          'ORDER BY e.created_at DESC, e.id DESC LIMIT ?',
+        [...where.params, ...keyset.params, batch],
+      );
+      if (rows.length === 0) return;
+      const last = rows[rows.length - 1];
+      after = { createdAt: last.created_at, id: Number(last.id) };
+      yield rows.map(toStored);
+      if (rows.length < batch) return;
+    }
+  }
+
+  /** Deletes entries created before `cutoff`, one batch per transaction; returns how many went. */
+  async purgeBefore(
+    cutoff: Date,
+    runBatch: (work: (m: EntityManager) => Promise<number>) => Promise<number>,
+  ): Promise<number> {
+    const before = datetimeParameter(this.dataSource, cutoff);
+    let total = 0;
+    for (;;) {
+      const deleted = await runBatch(async (manager) => {
+        const ids = await manager.query<{ id: number }[]>(
+          'SELECT id FROM audit_log WHERE created_at < ? ORDER BY created_at LIMIT ?',
+          [before, PURGE_BATCH],
+        );
+        if (ids.length === 0) return 0;
+        await manager.query(
+          `DELETE FROM audit_log WHERE id IN (${ids.map(() => '?').join(', ')})`,
+          ids.map((r) => r.id),
+        );
+        return ids.length;
+      });
+      total += deleted;
+      if (deleted < PURGE_BATCH) return total;
+    }
+  }
+
+  private async where(filter: AuditFilter, scope: AdminScope): Promise<Where | null> {
+    const parts: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, ...values: unknown[]) => {
+      parts.push(sql);
+      params.push(...values);
+    };
+    if (filter.since) add('e.created_at >= ?', datetimeParameter(this.dataSource, filter.since));
+    if (filter.until) add('e.created_at < ?', datetimeParameter(this.dataSource, filter.until));
+    if (filter.subjects)
+      add(`e.subject IN (${filter.subjects.map(() => '?').join(', ')})`, ...filter.subjects);
+    if (filter.summary) add("e.summary LIKE ? ESCAPE '!'", likeContains(filter.summary));
+    if (filter.user) {
+      const actors = await this.matchingActors(filter.user);
+      if (actors === null) {
+        const like = likeContains(filter.user);
+        add("(e.actor_username LIKE ? ESCAPE '!' OR e.actor_name LIKE ? ESCAPE '!')", like, like);
+      } else if (actors.length === 0) {
+        return null;
+      } else {
+        // The IN list gives the optimizer one index range per actor; the pairs then keep the exact names.
+        const usernames = [...new Set(actors.map((a) => a.username))];
+        add(
+          `e.actor_username IN (${usernames.map(() => '?').join(', ')}) AND ` +
+            `(${actors.map(() => '(e.actor_username = ? AND e.actor_name = ?)').join(' OR ')})`,
+          ...usernames,
+          ...actors.flatMap((a) => [a.username, a.name]),
+        );
+      }
+    }
+    const visible = scopeCondition(scope);
+    if (visible.sql !== '1=1') add(visible.sql, ...visible.params);
+    return { sql: parts.length > 0 ? parts.join(' AND ') : '1=1', params };
+  }
+
+  /** The actor snapshots a `user` search names, or null when there are too many to list. */
+  private async matchingActors(needle: string): Promise<{ username: string; name: string }[] | null> {
+    const like = likeContains(needle);
+    const rows = await this.dataSource.query<{ username: string; name: string }[]>(
+      "SELECT username, name FROM audit_actors WHERE username LIKE ? ESCAPE '!' OR name LIKE ? ESCAPE '!' LIMIT ?",
+      [like, like, MAX_ACTOR_MATCHES + 1],
+    );
+    return rows.length > MAX_ACTOR_MATCHES ? null : rows;
+  }
+}
+
+/**
+ * A sub-admin sees the entries about a user, node or app it manages; an entry about nothing in
+ * particular (a login failure for no account, say) only superusers see.
+ */
+function scopeCondition(scope: AdminScope): Where {
+  if (scope.unrestricted) return { sql: '1=1', params: [] };
+  const user = positional(scope.userCondition('e.target_user_id'));
+  const node = positional(scope.nodeCondition('e.target_node_id'));
+  const app = positional(scope.appCondition('e.target_app_id'));
+  return {
+    sql:
+      `((e.target_user_id IS NOT NULL AND (${user.sql})) OR (e.target_node_id IS NOT NULL AND (${node.sql}))` +
+      ` OR (e.target_app_id IS NOT NULL AND (${app.sql})))`,
+    params: [...user.params, ...node.params, ...app.params],
+  };
+}
+
+/** A query-builder condition (`:name`, `:...list`) as positional `?` SQL, which both drivers bind. */
+export function positional(condition: SqlCondition): Where {
+  const params: unknown[] = [];
+  const sql = condition.sql.replace(
+    /:(\.\.\.)?([A-Za-z_]\w*)/g,
+    (_, spread: string | undefined, name: string) => {
+      if (!Object.hasOwn(condition.params, name)) throw new Error(`scope condition lacks parameter ${name}`);
+      const value = condition.params[name];
+      if (spread) {
+        const list = value as unknown[];
+        if (list.length === 0) return 'NULL';
+        params.push(...list);
+        return list.map(() => '?').join(', ');
+      }
+      params.push(value);
+      return '?';
+    },
+  );
+  return { sql, params };
+}
+
+function toDate(value: unknown): Date {
+  if (value instanceof Date) return value;
+  // SQLite keeps datetimes as UTC text: "2026-03-10 04:00:00.123".
+  return new Date(`${String(value).replace(' ', 'T')}Z`);
+}
+
+const nullableInt = (value: unknown): number | null =>
+  value === null || value === undefined ? null : Number(value);
+
+function toStored(row: Record<string, unknown>): StoredEntry {
+  const str = (key: string): string => (typeof row[key] === 'string' ? row[key] : '');
+  return {
+    id: Number(row.id),
+    uuid: str('uuid'),
+    createdAt: toDate(row.created_at),
+    subject: str('subject'),
+    summary: str('summary'),
+    actorUserId: nullableInt(row.actor_user_id),
+    actorUsername: str('actor_username'),
+    actorName: str('actor_name'),
+    targetUserId: nullableInt(row.target_user_id),
+    targetNodeId: nullableInt(row.target_node_id),
+    targetAppId: nullableInt(row.target_app_id),
+    ip: str('ip'),
+    userAgent: str('user_agent'),
+    os: str('os'),
+    browser: str('browser'),
+    method: str('method'),
+    path: str('path'),
+    body: typeof row.body === 'string' ? row.body : null,
+    requestId: str('request_id'),
+  };
+}
