@@ -41,6 +41,7 @@ export class TokenStrategy extends PassportStrategy(Strategy, 'token') {
     const principal: Principal = {
       userId: user.id,
       username: user.username,
+      name: user.name,
       tokenId: token.id,
       roles: user.isAdmin ? ['admin'] : [],
     };
