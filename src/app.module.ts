@@ -10,6 +10,7 @@ import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { dataSourceOptions } from './database/data-source';
 import { AccountsModule } from './modules/accounts/accounts.module';
+import { AdminScopeModule } from './modules/admin-scope/admin-scope.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { OrgModule } from './modules/org/org.module';
@@ -38,6 +39,7 @@ export class AppModule {
         AuthModule,
         OrgModule,
         PermissionsModule,
+        AdminScopeModule,
         MigrationModule,
         OpsModule,
       ],

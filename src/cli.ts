@@ -14,6 +14,7 @@ import { generatePassword } from './modules/accounts/admin-bootstrap.service';
 import { UsersService } from './modules/accounts/users.service';
 import { AuthService } from './modules/auth/auth.service';
 import { DomainError } from './common/errors/domain-error';
+import { UNRESTRICTED_SCOPE } from './common/guards/admin-scope';
 import { ProgressBar } from './common/cli/progress-bar';
 import { CsvExportService } from './modules/migration/csv-export.service';
 import { CsvImportService, type ImportSummary } from './modules/migration/csv-import.service';
@@ -164,7 +165,12 @@ async function importUsers(
   try {
     summary = await app
       .get(CsvImportService)
-      .importFile(file, { ...options, onProgress: (done, total) => progress.update(done, total) });
+      .importFile(file, {
+        ...options,
+        // The CLI is the operator at the machine: no sub-admin scope applies.
+        scope: UNRESTRICTED_SCOPE,
+        onProgress: (done, total) => progress.update(done, total),
+      });
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
     if (error.code === 'migration.bad_rows') printBadRows(error.body);
@@ -200,7 +206,7 @@ function printBadRows(body: Record<string, unknown>): void {
 }
 
 async function exportUsers(app: INestApplicationContext, output: string | undefined): Promise<number> {
-  const csv = await app.get(CsvExportService).export();
+  const csv = await app.get(CsvExportService).export(undefined, UNRESTRICTED_SCOPE);
   if (output === undefined) await pipeline(csv, process.stdout, { end: false });
   else {
     await pipeline(csv, createWriteStream(output));

@@ -613,6 +613,13 @@ describe('permission engine against a brute-force oracle', () => {
       };
       expect(app.allow_any_user).toBe(allowAnyUser);
       model.apps.set(app.uid, { allowAnyUser, world });
+      // Its creator (the admin) joins the app's new sub-admin group under g_manager (contract §3.6).
+      const adminGroups = (await call('get', '/user/admin/group/')) as { groups: { node_uid: string }[] };
+      for (const { node_uid: nodeUid } of adminGroups.groups) {
+        if (model.nodes.has(nodeUid)) continue;
+        model.nodes.set(nodeUid, { kind: 'group', parent: 'g_manager', category: 'g_manager', world: null });
+        model.members.get('admin')?.add(nodeUid);
+      }
       const access = `app_${app.uid}_access`;
       model.perms.set(access, { uid: access, accessOf: app.uid, world, nodes: new Map(), users: new Map() });
       for (let p = rand.between(6, 9); p > 0; p--) {

@@ -11,6 +11,13 @@ import { ChangeStamps1763950000000 } from './migrations/1763950000000-change-sta
 import { Permissions1764000000000 } from './migrations/1764000000000-permissions';
 import { Audit1764100000000 } from './migrations/1764100000000-audit';
 import { AuditActorEntity, AuditEntryEntity } from '../modules/audit/entities/audit-entry.entity';
+import { AdminScope1764050000000 } from './migrations/1764050000000-admin-scope';
+import {
+  ManagerGroupAppEntity,
+  ManagerGroupEntity,
+  ManagerGroupNodeEntity,
+  ManagerGroupUserEntity,
+} from '../modules/admin-scope/entities/manager-group.entity';
 import { ChangeStampEntity } from '../common/database/change-stamp.entity';
 import { MembershipEntity } from '../modules/org/entities/membership.entity';
 import { NodeScopeNodeEntity, NodeScopeUserEntity } from '../modules/org/entities/node-scope.entity';
@@ -39,12 +46,17 @@ export const ENTITIES = [
   PermNodeStatusEntity,
   AuditEntryEntity,
   AuditActorEntity,
+  ManagerGroupEntity,
+  ManagerGroupNodeEntity,
+  ManagerGroupUserEntity,
+  ManagerGroupAppEntity,
 ];
 export const MIGRATIONS = [
   Foundation1763800000000,
   Organization1763900000000,
   ChangeStamps1763950000000,
   Permissions1764000000000,
+  AdminScope1764050000000,
   Audit1764100000000,
 ];
 

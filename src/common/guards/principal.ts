@@ -1,3 +1,5 @@
+import type { AdminScope } from './admin-scope';
+
 export type Role = 'admin' | 'manager';
 
 /** Who is calling: resolved once per request by the principal guard. */
@@ -8,6 +10,8 @@ export interface Principal {
   name?: string;
   tokenId: number;
   roles: Role[];
+  /** Resolved by the guard on admin routes only (see AdminAccess). */
+  scope?: AdminScope;
 }
 
 export function isAdmin(principal: Principal): boolean {

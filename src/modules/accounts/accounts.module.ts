@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { AdminBootstrapService } from './admin-bootstrap.service';
+import { AdminScopeLink } from './admin-scope.link';
 import { PasswordHasher } from './password-hasher.service';
 import { ProfileController } from './profile.controller';
 import { UserLifecycleHooks } from './user-lifecycle.hooks';
@@ -20,8 +21,9 @@ import { UsersService } from './users.service';
     UserLifecycleHooks,
     UserOrgLink,
     UserPermsLink,
+    AdminScopeLink,
     AdminBootstrapService,
   ],
-  exports: [UsersService, UserLifecycleHooks, UserOrgLink, UserPermsLink],
+  exports: [UsersService, UserLifecycleHooks, UserOrgLink, UserPermsLink, AdminScopeLink],
 })
 export class AccountsModule {}

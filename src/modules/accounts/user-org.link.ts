@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import type { AdminScope } from '../../common/guards/admin-scope';
 
 /** A condition on the users table (alias `u`) written by the room that owns the joined tables. */
 export interface UserCondition {
@@ -29,8 +30,16 @@ export interface UserOrgView {
   groupMembership(groupUids: string[], negate: boolean): UserCondition;
   /** Members of no department and no group. */
   isolated(): UserCondition;
-  /** Adds the new user to the requested nodes inside the creating transaction; 400 for unknown nodes. */
-  assignOnCreate(manager: EntityManager, userId: number, request: CreationMemberships): Promise<void>;
+  /**
+   * Adds the new user to the requested nodes inside the creating transaction; 400 for unknown nodes
+   * and for nodes outside the creator's scope (which read as unknown).
+   */
+  assignOnCreate(
+    manager: EntityManager,
+    userId: number,
+    request: CreationMemberships,
+    scope: AdminScope,
+  ): Promise<void>;
 }
 
 /**

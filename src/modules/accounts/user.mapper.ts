@@ -71,7 +71,7 @@ export function toEmployeeResponse(
 export function toProfileResponse(
   user: UserEntity,
   org: UserOrgFacts = NO_MEMBERSHIPS,
-): UserProfileResponseDto {
+): Omit<UserProfileResponseDto, 'roles' | 'powers'> {
   return {
     username: user.username,
     name: user.name,

@@ -1,17 +1,23 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { AdminOnly, CurrentPrincipal } from '../../common/decorators/auth.decorators';
-import type { Principal } from '../../common/guards/principal';
+import {
+  CurrentActor,
+  CurrentScope,
+  ManagerAccess,
+  RequirePower,
+} from '../../common/decorators/auth.decorators';
+import type { AdminActor, AdminScope } from '../../common/guards/admin-scope';
 import { apiPaths } from '../../common/http/api-paths';
 import { UsernamePipe } from '../../common/pipes/path-params.pipe';
 import { CreateUserDto, SetPasswordDto, UpdateUserDto } from './dto/user-input.dto';
 import { EmployeeResponseDto, UserPageDto, UserResponseDto } from './dto/user-response.dto';
 import { UsersService } from './users.service';
 
+/** Superusers see every user; sub-admins only the users they manage (others read as not found). */
 @ApiTags('users')
 @ApiBearerAuth('Token')
-@AdminOnly()
+@ManagerAccess()
 @Controller(apiPaths('user'))
 export class UsersController {
   constructor(private readonly users: UsersService) {}
@@ -19,26 +25,34 @@ export class UsersController {
   @Get()
   @ApiOperation({ summary: 'List employees (admins excluded) with filters and pagination' })
   @ApiOkResponse({ type: UserPageDto })
-  list(@Req() req: Request, @Query() query: Record<string, unknown>) {
-    return this.users.list(req, query);
+  list(@Req() req: Request, @Query() query: Record<string, unknown>, @CurrentScope() scope: AdminScope) {
+    return this.users.list(req, query, scope);
   }
 
   @Post()
-  @ApiOperation({ summary: 'Create a user' })
-  create(@Body() dto: CreateUserDto): Promise<EmployeeResponseDto> {
-    return this.users.create(dto);
+  @RequirePower('system_user_create')
+  @ApiOperation({ summary: 'Create a user (sub-admins: only into nodes they manage)' })
+  create(@Body() dto: CreateUserDto, @CurrentActor() actor: AdminActor): Promise<EmployeeResponseDto> {
+    return this.users.create(dto, actor);
   }
 
   @Get('isolated')
   @ApiOperation({ summary: 'Users in no department and no group' })
   @ApiOkResponse({ type: UserPageDto })
-  listIsolated(@Req() req: Request, @Query() query: Record<string, unknown>) {
-    return this.users.listIsolated(req, query);
+  listIsolated(
+    @Req() req: Request,
+    @Query() query: Record<string, unknown>,
+    @CurrentScope() scope: AdminScope,
+  ) {
+    return this.users.listIsolated(req, query, scope);
   }
 
   @Get(':username')
-  get(@Param('username', UsernamePipe) username: string): Promise<EmployeeResponseDto> {
-    return this.users.getEmployee(username);
+  get(
+    @Param('username', UsernamePipe) username: string,
+    @CurrentScope() scope: AdminScope,
+  ): Promise<EmployeeResponseDto> {
+    return this.users.getEmployee(username, scope);
   }
 
   @Patch(':username')
@@ -46,9 +60,9 @@ export class UsersController {
   update(
     @Param('username', UsernamePipe) username: string,
     @Body() dto: UpdateUserDto,
-    @CurrentPrincipal() principal: Principal,
+    @CurrentActor() actor: AdminActor,
   ): Promise<UserResponseDto> {
-    return this.users.update(username, dto, principal.userId);
+    return this.users.update(username, dto, actor);
   }
 
   @Put(':username')
@@ -56,18 +70,18 @@ export class UsersController {
   replace(
     @Param('username', UsernamePipe) username: string,
     @Body() dto: UpdateUserDto,
-    @CurrentPrincipal() principal: Principal,
+    @CurrentActor() actor: AdminActor,
   ): Promise<UserResponseDto> {
-    return this.users.update(username, dto, principal.userId);
+    return this.users.update(username, dto, actor);
   }
 
   @Delete(':username')
   @HttpCode(204)
   async remove(
     @Param('username', UsernamePipe) username: string,
-    @CurrentPrincipal() principal: Principal,
+    @CurrentActor() actor: AdminActor,
   ): Promise<void> {
-    await this.users.remove(username, principal.userId);
+    await this.users.remove(username, actor);
   }
 
   @Patch(':username/password')
@@ -75,8 +89,9 @@ export class UsersController {
   async setPassword(
     @Param('username', UsernamePipe) username: string,
     @Body() dto: SetPasswordDto,
+    @CurrentScope() scope: AdminScope,
   ): Promise<object> {
-    await this.users.setPassword(username, dto);
+    await this.users.setPassword(username, dto, scope);
     return {};
   }
 }

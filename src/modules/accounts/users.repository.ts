@@ -43,6 +43,11 @@ export class UsersRepository {
     return this.repo(manager).findOne({ where: { id, deletedAt: IsNull() } });
   }
 
+  async superuserIds(): Promise<number[]> {
+    const rows = await this.repo().find({ select: { id: true }, where: { isAdmin: true, deletedAt: IsNull() } });
+    return rows.map((r) => r.id);
+  }
+
   /**
    * The same row as findLiveById, for the user behind every authenticated request: a raw query with a
    * bound id is one prepared statement for all users (find() inlines the id on SQLite, so each user

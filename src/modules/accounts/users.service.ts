@@ -3,11 +3,13 @@ import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { AuditService } from '../audit/audit.service';
+import { type AdminActor, type AdminScope, UNRESTRICTED_SCOPE } from '../../common/guards/admin-scope';
 import { TransactionRunner, uniqueViolationIndex } from '../../common/database/transaction-runner';
 import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
 import { Clock } from '../../common/time/clock';
 import { DateTimeFormatter } from '../../common/time/date-time.formatter';
 import { AccountErrors } from './accounts.errors';
+import { AdminScopeLink } from './admin-scope.link';
 import type {
   CreateUserDto,
   SetPasswordDto,
@@ -55,23 +57,35 @@ export class UsersService {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly org: UserOrgLink,
+    private readonly scopes: AdminScopeLink,
     private readonly audit: AuditService,
   ) {}
 
-  async list(req: Request, query: Record<string, unknown>): Promise<Page<EmployeeResponseDto>> {
+  async list(
+    req: Request,
+    query: Record<string, unknown>,
+    scope: AdminScope,
+  ): Promise<Page<EmployeeResponseDto>> {
     const filter = parseUserListQuery(query);
     const page = pageRequest(query);
-    const [rows, count] = await this.users.listUsers(filter, page, this.membershipConditions(filter), {
-      includeAdmins: false,
-    });
+    const conditions = [...this.membershipConditions(filter), scope.userCondition('u.id')];
+    const [rows, count] = await this.users.listUsers(filter, page, conditions, { includeAdmins: false });
     return toPage(req, this.config.baseUrl, page, count, await this.toEmployeeResponses(rows));
   }
 
   /** `user/isolated/`: users in no department and no group. */
-  async listIsolated(req: Request, query: Record<string, unknown>): Promise<Page<UserResponseDto>> {
+  async listIsolated(
+    req: Request,
+    query: Record<string, unknown>,
+    scope: AdminScope,
+  ): Promise<Page<UserResponseDto>> {
     const filter = parseUserListQuery(query);
     const page = pageRequest(query);
-    const conditions = [...this.membershipConditions(filter), this.org.view.isolated()];
+    const conditions = [
+      ...this.membershipConditions(filter),
+      this.org.view.isolated(),
+      scope.userCondition('u.id'),
+    ];
     const [rows, count] = await this.users.listUsers(filter, page, conditions, { includeAdmins: false });
     return toPage(req, this.config.baseUrl, page, count, await this.toUserResponses(rows));
   }
@@ -91,12 +105,13 @@ export class UsersService {
     return toPage(req, this.config.baseUrl, page, count, await this.toUserResponses(rows));
   }
 
-  async getEmployee(username: string): Promise<EmployeeResponseDto> {
-    const [employee] = await this.toEmployeeResponses([await this.requireLive(username)]);
+  async getEmployee(username: string, scope: AdminScope): Promise<EmployeeResponseDto> {
+    const [employee] = await this.toEmployeeResponses([await this.requireManagedByUsername(username, scope)]);
     return employee;
   }
 
-  async create(dto: CreateUserDto): Promise<EmployeeResponseDto> {
+  /** Sub-admins may place the new user only in nodes they manage. */
+  async create(dto: CreateUserDto, actor: AdminActor): Promise<EmployeeResponseDto> {
     const fields = dto.user;
     const passwordHash =
       fields.password === undefined ? null : await this.hashChosenPassword(fields.password, fields.username);
@@ -115,18 +130,18 @@ export class UsersService {
         summary: `创建用户 ${created.username}`,
         targetUserId: created.id,
       });
-      await this.org.view.assignOnCreate(manager, created.id, dto);
+      await this.org.view.assignOnCreate(manager, created.id, dto, actor.scope);
       return created;
     });
     const [employee] = await this.toEmployeeResponses([user]);
     return employee;
   }
 
-  async update(username: string, dto: UpdateUserDto, actorUserId: number): Promise<UserResponseDto> {
-    if (dto.username !== undefined && dto.username !== username) throw AccountErrors.usernameImmutable();
+  async update(username: string, dto: UpdateUserDto, actor: AdminActor): Promise<UserResponseDto> {
     const user = await this.writeUnique(async (manager) => {
-      const current = await this.requireLive(username, manager);
-      if (dto.is_active === false && current.id === actorUserId) throw AccountErrors.cannotRemoveSelf();
+      const current = await this.requireManagedByUsername(username, actor.scope, manager);
+      if (dto.username !== undefined && dto.username !== username) throw AccountErrors.usernameImmutable();
+      if (dto.is_active === false && current.id === actor.userId) throw AccountErrors.cannotRemoveSelf();
       await this.assertNoConflict(manager, normalizedUniqueValues(dto), current.id);
       const wasActive = current.isActive;
       applyWritableFields(current, dto);
@@ -143,10 +158,10 @@ export class UsersService {
   }
 
   /** Soft delete: the row stays as an anonymised tombstone so history can still name its id. */
-  async remove(username: string, actorUserId: number): Promise<void> {
+  async remove(username: string, actor: AdminActor): Promise<void> {
     await this.tx.run(async (manager) => {
-      const user = await this.requireLive(username, manager);
-      if (user.id === actorUserId) throw AccountErrors.cannotRemoveSelf();
+      const user = await this.requireManagedByUsername(username, actor.scope, manager);
+      if (user.id === actor.userId) throw AccountErrors.cannotRemoveSelf();
       await this.hooks.remove(manager, user.id);
       await this.audit.record(manager, {
         subject: 'user_delete',
@@ -171,11 +186,11 @@ export class UsersService {
     });
   }
 
-  async setPassword(username: string, dto: SetPasswordDto): Promise<void> {
-    const target = await this.requireLive(username);
+  async setPassword(username: string, dto: SetPasswordDto, scope: AdminScope): Promise<void> {
+    const target = await this.requireManagedByUsername(username, scope);
     const passwordHash = await this.hashChosenPassword(dto.password, target.username);
     await this.tx.run(async (manager) => {
-      const user = await this.requireLive(username, manager);
+      const user = await this.requireManagedByUsername(username, scope, manager);
       user.passwordHash = passwordHash;
       user.requireResetPassword = dto.require_reset_password;
       await this.users.save(manager, user);
@@ -265,6 +280,17 @@ export class UsersService {
     return this.requireLive(username, manager);
   }
 
+  /** A live user under the caller's management; anything else reads as not found (contract §4.2). */
+  async requireManagedByUsername(
+    username: string,
+    scope: AdminScope,
+    manager?: EntityManager,
+  ): Promise<UserEntity> {
+    const user = await this.requireLive(username, manager);
+    if (!scope.managesUser(user.id)) throw AccountErrors.notFound();
+    return user;
+  }
+
   findLiveByUsernames(usernames: string[], manager?: EntityManager): Promise<UserEntity[]> {
     return this.users.findLiveByUsernames(usernames, manager);
   }
@@ -275,6 +301,11 @@ export class UsersService {
 
   liveIds(): Promise<number[]> {
     return this.users.liveIds();
+  }
+
+  /** Live superusers: never under a sub-admin's management. */
+  superuserIds(): Promise<number[]> {
+    return this.users.superuserIds();
   }
 
   findLiteByIds(ids: number[]): Promise<Pick<UserEntity, 'id' | 'username' | 'name'>[]> {
@@ -301,9 +332,18 @@ export class UsersService {
     return users.map((u) => toEmployeeResponse(u, this.dates, facts.get(u.id)));
   }
 
+  /** The profile with the caller's roles and powers, so pages know which admin views to offer. */
   private async toProfileResponse(user: UserEntity): Promise<UserProfileResponseDto> {
-    const facts = await this.org.view.factsOf([user.id]);
-    return toProfileResponse(user, facts.get(user.id));
+    const subject = { id: user.id, isAdmin: user.isAdmin };
+    const [facts, standing] = await Promise.all([
+      this.org.view.factsOf([user.id]),
+      this.scopes.view.rolesOf(subject),
+    ]);
+    return {
+      ...toProfileResponse(user, facts.get(user.id)),
+      roles: user.isAdmin ? ['admin'] : standing.isManager ? ['manager'] : [],
+      powers: standing.powers,
+    };
   }
 
   private membershipConditions(filter: UserListFilter): UserCondition[] {
@@ -407,7 +447,7 @@ export class UsersService {
   }
 
   async resetPasswordFromCli(username: string, password: string): Promise<void> {
-    await this.setPassword(username, { password, require_reset_password: false });
+    await this.setPassword(username, { password, require_reset_password: false }, UNRESTRICTED_SCOPE);
   }
 
   private async hashChosenPassword(password: string, username: string): Promise<string> {

@@ -6,6 +6,7 @@ import { TransactionRunner } from '../../common/database/transaction-runner';
 import { CommonErrors } from '../../common/errors/domain-error';
 import { Metrics } from '../../common/metrics/metrics.service';
 import type { Principal, Role } from '../../common/guards/principal';
+import { AdminScopeLink } from '../accounts/admin-scope.link';
 import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
 import { AuditService } from '../audit/audit.service';
 import { type PermCheckRequest, UserPermsLink } from '../accounts/user-perms.link';
@@ -36,6 +37,7 @@ export class AuthService implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly tx: TransactionRunner,
     private readonly perms: UserPermsLink,
+    private readonly scopes: AdminScopeLink,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
   ) {}
@@ -185,9 +187,13 @@ export class AuthService implements OnModuleInit {
     request: PermCheckRequest,
   ): Promise<{ body: UserWithPermDto; granted: boolean }> {
     // The permission snapshot already knows the user's memberships, so no membership query is needed.
-    const check = await this.perms.view.check({ id: user.id, isAdmin: user.isAdmin }, request);
+    const subject = { id: user.id, isAdmin: user.isAdmin };
+    const [check, standing] = await Promise.all([
+      this.perms.view.check(subject, request),
+      this.scopes.view.rolesOf(subject),
+    ]);
     const full = this.users.toSignInUserResponse(user, check.externUser);
-    const roles: Role[] = user.isAdmin ? ['admin'] : [];
+    const roles: Role[] = user.isAdmin ? ['admin'] : standing.isManager ? ['manager'] : [];
     const body: UserWithPermDto = {
       user_id: full.user_id,
       username: full.username,
@@ -208,6 +214,7 @@ export class AuthService implements OnModuleInit {
       has_password: full.has_password,
       perms: check.perms,
       roles,
+      powers: standing.powers,
     };
     return { body, granted: check.granted };
   }

@@ -2,17 +2,24 @@ import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { Request } from 'express';
-import { IS_PUBLIC, REQUIRED_ROLE } from '../../common/decorators/auth.decorators';
-import type { Principal, Role } from '../../common/guards/principal';
+import { ADMIN_ACCESS, type AdminAccess, IS_PUBLIC } from '../../common/decorators/auth.decorators';
+import type { AdminScope } from '../../common/guards/admin-scope';
+import type { Principal } from '../../common/guards/principal';
+import { requestContext } from '../../common/logging/request-context';
+import { AdminScopeLink } from '../accounts/admin-scope.link';
 import { AuthErrors } from './auth.errors';
 
 /**
- * The one principal guard, installed globally: every route needs a valid token unless marked @Public(),
- * and routes marked with a role need a principal that holds it (403 otherwise).
+ * The one principal guard, installed globally: every route needs a valid token unless marked @Public().
+ * Admin routes (AdminAccess) also get the caller's management scope resolved here, once, and answer 403
+ * when the caller holds neither the superuser role, nor a sub-admin group, nor the named power.
  */
 @Injectable()
 export class PrincipalGuard extends AuthGuard('token') {
-  constructor(private readonly reflector: Reflector) {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly scopes: AdminScopeLink,
+  ) {
     super();
   }
 
@@ -20,9 +27,17 @@ export class PrincipalGuard extends AuthGuard('token') {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     await super.canActivate(context);
-    const role = this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_ROLE, targets);
     const principal = context.switchToHttp().getRequest<Request>().user as Principal;
-    if (role && !principal.roles.includes(role)) throw AuthErrors.forbidden();
+    const store = requestContext.getStore();
+    if (store) store.principal = principal;
+    const access = this.reflector.getAllAndOverride<AdminAccess | undefined>(ADMIN_ACCESS, targets);
+    if (!access) return true;
+    const isSuperuser = principal.roles.includes('admin');
+    if (access.kind === 'superuser' && !isSuperuser) throw AuthErrors.forbidden();
+    const scope = await this.scopes.view.resolve({ id: principal.userId, isAdmin: isSuperuser });
+    if (!allows(access, scope)) throw AuthErrors.forbidden();
+    principal.scope = scope;
+    if (scope.isManager && !principal.roles.includes('manager')) principal.roles.push('manager');
     return true;
   }
 
@@ -30,5 +45,19 @@ export class PrincipalGuard extends AuthGuard('token') {
     if (error instanceof Error) throw error;
     if (!user) throw AuthErrors.notProvided();
     return user;
+  }
+}
+
+function allows(access: AdminAccess, scope: AdminScope): boolean {
+  if (scope.unrestricted) return true;
+  switch (access.kind) {
+    case 'superuser':
+      return false;
+    case 'manager':
+      return scope.isManager;
+    case 'power':
+      return scope.has(access.power);
+    case 'managerOrPower':
+      return scope.isManager || scope.has(access.power);
   }
 }

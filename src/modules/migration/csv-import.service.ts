@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { parse } from 'csv-parse';
 import type { EntityManager } from 'typeorm';
 import { DomainError } from '../../common/errors/domain-error';
+import type { AdminScope } from '../../common/guards/admin-scope';
 import { TransactionRunner, uniqueViolationIndex } from '../../common/database/transaction-runner';
 import type { UserEntity } from '../accounts/entities/user.entity';
 import { type ImportedUserFields, UsersService } from '../accounts/users.service';
@@ -30,6 +31,8 @@ export interface ImportOptions {
   nodeUid?: string;
   /** Called after each written batch of the second pass. */
   onProgress?: (done: number, total: number) => void;
+  /** The caller's management scope (the CLI acts unrestricted). */
+  scope: AdminScope;
 }
 
 export interface ImportSummary {
@@ -64,12 +67,22 @@ export class CsvImportService {
     private readonly audit: AuditService,
   ) {}
 
+  /**
+   * Sub-admins import into a node they manage (so every imported user stays in their scope) and may
+   * update only users they manage; other existing usernames are row errors, as taken ones would be.
+   */
   async importFile(path: string, options: ImportOptions): Promise<ImportSummary> {
+    const { scope } = options;
+    if (!scope.unrestricted && options.nodeUid === undefined) {
+      throw new DomainError('migration.node_required', 400, {
+        node_uid: ['Required: sub-admins import into a node they manage.'],
+      });
+    }
     const node = options.nodeUid === undefined ? null : await this.org.findByNodeUid(options.nodeUid);
-    if (options.nodeUid !== undefined && !node)
+    if (options.nodeUid !== undefined && (!node || !scope.managesNode(node.id)))
       throw new DomainError('common.not_found', 404, { detail: 'Not found.' });
 
-    const total = await this.check(path);
+    const total = await this.check(path, scope);
     const summary: ImportSummary = { dry_run: options.dryRun, total, created: [], updated: [], unchanged: 0 };
     if (options.dryRun) {
       await this.forEachBatch(path, async (rows) => {
@@ -105,7 +118,7 @@ export class CsvImportService {
   }
 
   /** Pass 1: every row valid, no duplicates within the file, no address held by another user. */
-  private async check(path: string): Promise<number> {
+  private async check(path: string, scope: AdminScope): Promise<number> {
     const errors: Record<string, RowErrors> = {};
     let bad = 0;
     const report = (line: number, rowErrors: RowErrors) => {
@@ -134,7 +147,7 @@ export class CsvImportService {
           if (Object.keys(duplicates).length > 0) report(row.line, duplicates);
           else fresh.push(row);
         }
-        for (const [line, rowErrors] of await this.conflicts(fresh)) report(line, rowErrors);
+        for (const [line, rowErrors] of await this.conflicts(fresh, scope)) report(line, rowErrors);
       },
       report,
     );
@@ -148,11 +161,15 @@ export class CsvImportService {
     return total;
   }
 
-  /** Rows whose private_email or mobile belongs to a different live user. */
-  private async conflicts(rows: Row[]): Promise<Map<number, RowErrors>> {
+  /** Rows whose private_email or mobile belongs to another live user, or naming an unmanaged user. */
+  private async conflicts(rows: Row[], scope: AdminScope): Promise<Map<number, RowErrors>> {
     const found = new Map<number, RowErrors>();
     if (rows.length === 0) return found;
     const existing = await this.users.liveIdsByUsername(rows.map((r) => r.fields.username));
+    for (const row of rows) {
+      const id = existing.get(row.fields.username);
+      if (id !== undefined && !scope.managesUser(id)) found.set(row.line, { username: ['existed'] });
+    }
     for (const field of ['private_email', 'mobile'] as const) {
       const values = rows
         .map((r) => r.fields[field])

@@ -2,7 +2,8 @@ import { Body, Controller, HttpCode, Inject, Post, Req, StreamableFile } from '@
 import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import type { Logger } from 'pino';
-import { AdminOnly } from '../../common/decorators/auth.decorators';
+import { CurrentScope, ManagerAccess } from '../../common/decorators/auth.decorators';
+import type { AdminScope } from '../../common/guards/admin-scope';
 import { DomainError } from '../../common/errors/domain-error';
 import { apiPaths } from '../../common/http/api-paths';
 import { ROOT_LOGGER } from '../../common/logging/logging.module';
@@ -17,10 +18,10 @@ export class ExportUsersDto {
   user_uids?: string[];
 }
 
-/** `migration/user/csv/…`: move whole companies in and out as CSV. */
+/** `migration/user/csv/…`: move whole companies in and out as CSV (sub-admins: their scope only). */
 @ApiTags('migration')
 @ApiBearerAuth('Token')
-@AdminOnly()
+@ManagerAccess()
 @Controller(apiPaths('migration/user/csv'))
 export class MigrationController {
   constructor(
@@ -32,8 +33,8 @@ export class MigrationController {
   @Post('export')
   @HttpCode(200)
   @ApiOperation({ summary: 'Users as CSV (all, or the listed user_uids)' })
-  async export(@Body() dto: ExportUsersDto): Promise<StreamableFile> {
-    const stream = await this.exporter.export(dto.user_uids);
+  async export(@Body() dto: ExportUsersDto, @CurrentScope() scope: AdminScope): Promise<StreamableFile> {
+    const stream = await this.exporter.export(dto.user_uids, scope);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
     return new StreamableFile(stream, {
       type: 'text/csv; charset=utf-8',
@@ -47,7 +48,7 @@ export class MigrationController {
   @ApiOperation({
     summary: 'Create or update users from a CSV file (`users`), optional `node_uid`, `dry_run`',
   })
-  async import(@Req() req: Request): Promise<ImportSummary> {
+  async import(@Req() req: Request, @CurrentScope() scope: AdminScope): Promise<ImportSummary> {
     const upload = await receiveUpload(req, 'users');
     try {
       const nodeUid = upload.fields.node_uid || undefined;
@@ -60,7 +61,7 @@ export class MigrationController {
       // A large import takes a while; at debug level the log shows how far it is (written rows).
       const onProgress = (done: number, total: number) =>
         this.logger.debug({ done, total }, 'csv import progress');
-      return await this.importer.importFile(upload.path, { dryRun, nodeUid, onProgress });
+      return await this.importer.importFile(upload.path, { dryRun, nodeUid, onProgress, scope });
     } finally {
       await upload.discard();
     }

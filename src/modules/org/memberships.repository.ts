@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
+import type { SqlCondition } from '../../common/guards/admin-scope';
 import type { PageRequest } from '../../common/pagination/pagination';
 import { MembershipEntity } from './entities/membership.entity';
 import { subtreeRange } from './org-nodes.repository';
@@ -29,13 +30,16 @@ export class MembershipsRepository {
     return this.repo(manager).find({ where: { nodeId }, order: { orderNo: 'ASC', userId: 'ASC' } });
   }
 
-  pageOfNode(nodeId: number, page: PageRequest): Promise<[MembershipEntity[], number]> {
-    return this.repo().findAndCount({
-      where: { nodeId },
-      order: { orderNo: 'ASC', userId: 'ASC' },
-      skip: page.offset,
-      take: page.pageSize,
-    });
+  pageOfNode(nodeId: number, page: PageRequest, scope: SqlCondition): Promise<[MembershipEntity[], number]> {
+    return this.repo()
+      .createQueryBuilder('m')
+      .where('m.nodeId = :nodeId', { nodeId })
+      .andWhere(scope.sql, scope.params)
+      .orderBy('m.orderNo', 'ASC')
+      .addOrderBy('m.userId', 'ASC')
+      .skip(page.offset)
+      .take(page.pageSize)
+      .getManyAndCount();
   }
 
   /** Every membership of every node in a subtree, in member order; raw rows, as there may be many. */

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { ChangeStamps } from '../../common/database/change-stamps';
+import type { AdminScope } from '../../common/guards/admin-scope';
 import { TransactionRunner } from '../../common/database/transaction-runner';
 import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
 import type { UserEntity } from '../accounts/entities/user.entity';
@@ -63,6 +64,18 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
     return added;
   }
 
+  /** Direct member ids of each node, in member order. */
+  async memberIdsOf(nodeIds: number[], manager?: EntityManager): Promise<Map<number, number[]>> {
+    const result = new Map<number, number[]>();
+    for (const id of nodeIds) {
+      result.set(
+        id,
+        (await this.memberships.ofNode(id, manager)).map((m) => m.userId),
+      );
+    }
+    return result;
+  }
+
   // ---- node members ----
 
   /** Department members in member order; group members by id with the contract's filters. */
@@ -71,15 +84,16 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
     uid: string,
     req: Request,
     query: Record<string, unknown>,
+    scope: AdminScope,
   ): Promise<Page<object>> {
-    const node = await this.org.requireRouteNode(route, uid);
+    const node = await this.org.requireSeenNode(refForRoute(route, uid), scope);
     if (node.kind === 'dept') {
       const page = pageRequest(query);
-      const [rows, count] = await this.memberships.pageOfNode(node.id, page);
+      const [rows, count] = await this.memberships.pageOfNode(node.id, page, scope.userCondition('m.user_id'));
       const users = await this.inOrder(rows.map((m) => m.userId));
       return toPage(req, this.config.baseUrl, page, count, await this.users.toUserResponses(users));
     }
-    const conditions = [this.memberOf([node.id])];
+    const conditions = [this.memberOf([node.id]), scope.userCondition('u.id')];
     if (typeof query.uids === 'string' && query.uids !== '') {
       const uids = query.uids.split('|').slice(0, 100);
       const groups = await this.nodes.findByUids('group', uids);
@@ -91,11 +105,17 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
     return this.users.pageMembers(req, query, conditions);
   }
 
-  async patchMembers(route: NodeRoute, uid: string, dto: PatchMembersDto): Promise<{ users: object[] }> {
+  /** Sub-admins change members of nodes they manage, and only users they manage. */
+  async patchMembers(
+    route: NodeRoute,
+    uid: string,
+    dto: PatchMembersDto,
+    scope: AdminScope,
+  ): Promise<{ users: object[] }> {
     const ref = refForRoute(route, uid);
     const nodeId = await this.tx.run(async (manager) => {
-      const node = await this.org.requireNode(ref, manager);
-      const users = await this.requireUsers(manager, 'user_uids', dto.user_uids);
+      const node = await this.org.requireManagedNode(ref, scope, manager);
+      const users = await this.requireUsers(manager, 'user_uids', dto.user_uids, scope);
       const userIds = users.map((u) => u.id);
       switch (dto.subject) {
         case 'add':
@@ -116,13 +136,21 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
           }
           break;
         }
-        case 'override':
-          await this.memberships.removeAllOfNode(manager, node.id);
+        case 'override': {
+          // The list, in its order, replaces the members the caller manages; the others (superusers,
+          // for a sub-admin) stay.
+          const dropped = (await this.memberships.ofNode(node.id, manager))
+            .map((m) => m.userId)
+            .filter((id) => scope.managesUser(id));
+          await this.memberships.remove(manager, node.id, dropped);
           await this.memberships.append(manager, node.id, userIds);
           break;
+        }
         case 'move_out': {
           const field = `${route}_uids` as const;
           const targets = await this.org.resolveListed(field, dto[field] ?? [], route, node.kind, manager);
+          const foreign = targets.filter((t) => !scope.managesNode(t.id));
+          if (foreign.length > 0) throw OrgErrors.nodesMissing(field, foreign.map((t) => t.uid));
           for (const target of targets) await this.memberships.append(manager, target.id, userIds);
           if (!targets.some((t) => t.id === node.id))
             await this.memberships.remove(manager, node.id, userIds);
@@ -146,9 +174,10 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
 
   // ---- a user's memberships ----
 
-  async userNodes(route: NodeRoute, username: string): Promise<Record<string, object[]>> {
-    const user = await this.users.requireLiveByUsername(username);
-    return { [collectionKey(route)]: (await this.nodesOfUser(user.id, route)).map(toNodeLite) };
+  async userNodes(route: NodeRoute, username: string, scope: AdminScope): Promise<Record<string, object[]>> {
+    const user = await this.users.requireManagedByUsername(username, scope);
+    const nodes = (await this.nodesOfUser(user.id, route)).filter((n) => scope.seesNode(n.id));
+    return { [collectionKey(route)]: nodes.map(toNodeLite) };
   }
 
   /** add / delete / override the user's memberships of the route's kind (both kinds on `node/`). */
@@ -156,11 +185,14 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
     route: NodeRoute,
     username: string,
     dto: PatchUserNodesDto,
+    scope: AdminScope,
   ): Promise<Record<string, object[]>> {
     const field = `${route}_uids` as const;
     const userId = await this.tx.run(async (manager) => {
-      const user = await this.users.requireLiveByUsername(username, manager);
+      const user = await this.users.requireManagedByUsername(username, scope, manager);
       const listed = await this.org.resolveListed(field, dto[field] ?? [], route, null, manager);
+      const foreign = listed.filter((n) => !scope.managesNode(n.id));
+      if (foreign.length > 0) throw OrgErrors.nodesMissing(field, foreign.map((n) => n.uid));
       if (dto.subject === 'add') {
         for (const node of listed) await this.memberships.append(manager, node.id, [user.id]);
       } else if (dto.subject === 'delete') {
@@ -172,9 +204,10 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
       } else {
         const current = await this.nodesOfUser(user.id, route, manager);
         const keep = new Set(listed.map((n) => n.id));
-        // An external user stays external: `override` never drops g_extern.
+        // An external user stays external: `override` never drops g_extern; nor does it drop
+        // memberships outside the caller's scope.
         keep.add(BUILTIN_IDS.extern);
-        const drop = current.filter((n) => !keep.has(n.id)).map((n) => n.id);
+        const drop = current.filter((n) => !keep.has(n.id) && scope.managesNode(n.id)).map((n) => n.id);
         await this.memberships.removeUserFromNodes(manager, user.id, drop);
         for (const node of listed) await this.memberships.append(manager, node.id, [user.id]);
       }
@@ -187,7 +220,8 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
       });
       return user.id;
     });
-    return { [collectionKey(route)]: (await this.nodesOfUser(userId, route)).map(toNodeLite) };
+    const nodes = (await this.nodesOfUser(userId, route)).filter((n) => scope.seesNode(n.id));
+    return { [collectionKey(route)]: nodes.map(toNodeLite) };
   }
 
   /** The user's direct nodes of the route's kind; departments first on `node/`. */
@@ -255,7 +289,12 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
     return { sql: 'u.id NOT IN (SELECT im.user_id FROM org_memberships im)', params: {} };
   }
 
-  async assignOnCreate(manager: EntityManager, userId: number, request: CreationMemberships): Promise<void> {
+  async assignOnCreate(
+    manager: EntityManager,
+    userId: number,
+    request: CreationMemberships,
+    scope: AdminScope,
+  ): Promise<void> {
     const targets: OrgNodeEntity[] = [];
     if (request.node_uids && request.node_uids.length > 0) {
       targets.push(...(await this.org.resolveListed('node_uids', request.node_uids, 'node', null, manager)));
@@ -266,6 +305,10 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
       targets.push(
         ...(await this.org.resolveListed('group_uids', request.group_uids ?? [], 'group', null, manager)),
       );
+    }
+    const foreign = targets.filter((n) => !scope.managesNode(n.id));
+    if (foreign.length > 0) {
+      throw OrgErrors.nodesMissing(request.node_uids ? 'node_uids' : 'dept_uids', foreign.map((n) => n.uid));
     }
     for (const node of targets) await this.memberships.append(manager, node.id, [userId]);
     if (targets.length > 0) await this.stamps.bump(manager, 'org');
@@ -281,13 +324,15 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
     };
   }
 
+  /** Live users by username; unknown ones, and ones outside the caller's scope, are a 400 naming them. */
   private async requireUsers(
     manager: EntityManager,
     field: string,
     usernames: string[],
+    scope: AdminScope,
   ): Promise<UserEntity[]> {
     const unique = [...new Set(usernames)];
-    const found = await this.users.findLiveByUsernames(unique, manager);
+    const found = (await this.users.findLiveByUsernames(unique, manager)).filter((u) => scope.managesUser(u.id));
     const byName = new Map(found.map((u) => [u.username, u]));
     const missing = unique.filter((u) => !byName.has(u));
     if (missing.length > 0) throw OrgErrors.usersMissing(field, missing);

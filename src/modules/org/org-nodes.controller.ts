@@ -14,7 +14,13 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { AdminOnly } from '../../common/decorators/auth.decorators';
+import {
+  CurrentActor,
+  CurrentScope,
+  ManagerAccess,
+  ManagerOrPower,
+} from '../../common/decorators/auth.decorators';
+import type { AdminActor, AdminScope } from '../../common/guards/admin-scope';
 import { apiPaths } from '../../common/http/api-paths';
 import { queryBool } from '../../common/http/query-params';
 import { NodeUidPipe } from '../../common/pipes/path-params.pipe';
@@ -30,7 +36,7 @@ import { OrgService } from './org.service';
 function nodeRoutesController(route: NodeRoute): Type<unknown> {
   @ApiTags('organization')
   @ApiBearerAuth('Token')
-  @AdminOnly()
+  @ManagerAccess()
   @Controller(apiPaths(route))
   class NodeRoutesController {
     constructor(
@@ -40,55 +46,80 @@ function nodeRoutesController(route: NodeRoute): Type<unknown> {
 
     @Get(':uid')
     @ApiOperation({ summary: `Detail of a ${route}` })
-    detail(@Param('uid', NodeUidPipe) uid: string) {
-      return this.org.detail(route, uid);
+    detail(@Param('uid', NodeUidPipe) uid: string, @CurrentScope() scope: AdminScope) {
+      return this.org.detail(route, uid, scope);
     }
 
     @Patch(':uid')
-    update(@Param('uid', NodeUidPipe) uid: string, @Body() dto: UpdateNodeDto) {
-      return this.org.update(route, uid, dto);
+    update(
+      @Param('uid', NodeUidPipe) uid: string,
+      @Body() dto: UpdateNodeDto,
+      @CurrentScope() scope: AdminScope,
+    ) {
+      return this.org.update(route, uid, dto, scope);
     }
 
     @Put(':uid')
-    replace(@Param('uid', NodeUidPipe) uid: string, @Body() dto: UpdateNodeDto) {
-      return this.org.update(route, uid, dto);
+    replace(
+      @Param('uid', NodeUidPipe) uid: string,
+      @Body() dto: UpdateNodeDto,
+      @CurrentScope() scope: AdminScope,
+    ) {
+      return this.org.update(route, uid, dto, scope);
     }
 
     @Delete(':uid')
     @HttpCode(204)
     @ApiOperation({ summary: 'Delete an empty node (`ignore_user=true` removes its members first)' })
-    async remove(@Param('uid', NodeUidPipe) uid: string, @Query() query: Record<string, unknown>) {
-      await this.org.remove(route, uid, queryBool(query, 'ignore_user'));
+    async remove(
+      @Param('uid', NodeUidPipe) uid: string,
+      @Query() query: Record<string, unknown>,
+      @CurrentScope() scope: AdminScope,
+    ) {
+      await this.org.remove(route, uid, queryBool(query, 'ignore_user'), scope);
     }
 
     @Get(':uid/list')
     @ApiOperation({ summary: 'The subtree in pre-order, starting with the node' })
-    list(@Param('uid', NodeUidPipe) uid: string) {
-      return this.org.subtreeList(route, uid);
+    list(@Param('uid', NodeUidPipe) uid: string, @CurrentScope() scope: AdminScope) {
+      return this.org.subtreeList(route, uid, scope);
     }
 
     @Get(':uid/tree')
     @ApiOperation({ summary: 'The subtree as a tree; `user_required=true` adds members and head counts' })
-    tree(@Param('uid', NodeUidPipe) uid: string, @Query() query: Record<string, unknown>) {
-      return this.org.tree(route, uid, queryBool(query, 'user_required'));
+    tree(
+      @Param('uid', NodeUidPipe) uid: string,
+      @Query() query: Record<string, unknown>,
+      @CurrentScope() scope: AdminScope,
+    ) {
+      return this.org.tree(route, uid, queryBool(query, 'user_required'), scope);
     }
 
     @Get(`:uid/${route}`)
     @ApiOperation({ summary: 'Direct children in their order' })
-    children(@Param('uid', NodeUidPipe) uid: string) {
-      return this.org.children(route, uid);
+    children(@Param('uid', NodeUidPipe) uid: string, @CurrentScope() scope: AdminScope) {
+      return this.org.children(route, uid, scope);
     }
 
     @Post(`:uid/${route}`)
-    @ApiOperation({ summary: 'Create a child, placed last' })
-    createChild(@Param('uid', NodeUidPipe) uid: string, @Body() dto: CreateNodeDto) {
-      return this.org.createChild(route, uid, dto);
+    @ManagerOrPower('system_category_create')
+    @ApiOperation({ summary: 'Create a child, placed last (a category needs the category power)' })
+    createChild(
+      @Param('uid', NodeUidPipe) uid: string,
+      @Body() dto: CreateNodeDto,
+      @CurrentActor() actor: AdminActor,
+    ) {
+      return this.org.createChild(route, uid, dto, actor);
     }
 
     @Patch(`:uid/${route}`)
     @ApiOperation({ summary: '`subject=sort` reorders children; `subject=add` moves nodes under this one' })
-    patchChildren(@Param('uid', NodeUidPipe) uid: string, @Body() dto: PatchChildrenDto) {
-      return this.org.patchChildren(route, uid, dto);
+    patchChildren(
+      @Param('uid', NodeUidPipe) uid: string,
+      @Body() dto: PatchChildrenDto,
+      @CurrentScope() scope: AdminScope,
+    ) {
+      return this.org.patchChildren(route, uid, dto, scope);
     }
 
     @Get(':uid/user')
@@ -97,14 +128,19 @@ function nodeRoutesController(route: NodeRoute): Type<unknown> {
       @Param('uid', NodeUidPipe) uid: string,
       @Req() req: Request,
       @Query() query: Record<string, unknown>,
+      @CurrentScope() scope: AdminScope,
     ) {
-      return this.memberships.members(route, uid, req, query);
+      return this.memberships.members(route, uid, req, query, scope);
     }
 
     @Patch(':uid/user')
     @ApiOperation({ summary: 'Change members: add, delete, sort, override, move_out' })
-    patchMembers(@Param('uid', NodeUidPipe) uid: string, @Body() dto: PatchMembersDto) {
-      return this.memberships.patchMembers(route, uid, dto);
+    patchMembers(
+      @Param('uid', NodeUidPipe) uid: string,
+      @Body() dto: PatchMembersDto,
+      @CurrentScope() scope: AdminScope,
+    ) {
+      return this.memberships.patchMembers(route, uid, dto, scope);
     }
   }
   const name = `${route[0].toUpperCase()}${route.slice(1)}Controller`;
@@ -119,20 +155,20 @@ export const NodeController = nodeRoutesController('node');
 /** `dept/` and `group/`: every node of the kind except its root. */
 @ApiTags('organization')
 @ApiBearerAuth('Token')
-@AdminOnly()
+@ManagerAccess()
 @Controller(apiPaths())
 export class NodeListsController {
   constructor(private readonly org: OrgService) {}
 
   @Get('dept')
   @ApiOperation({ summary: 'Departments by id (`name` filters, substring)' })
-  depts(@Req() req: Request, @Query() query: Record<string, unknown>) {
-    return this.org.listOfKind('dept', req, query);
+  depts(@Req() req: Request, @Query() query: Record<string, unknown>, @CurrentScope() scope: AdminScope) {
+    return this.org.listOfKind('dept', req, query, scope);
   }
 
   @Get('group')
   @ApiOperation({ summary: 'Groups by id (`name` filters, substring)' })
-  groups(@Req() req: Request, @Query() query: Record<string, unknown>) {
-    return this.org.listOfKind('group', req, query);
+  groups(@Req() req: Request, @Query() query: Record<string, unknown>, @CurrentScope() scope: AdminScope) {
+    return this.org.listOfKind('group', req, query, scope);
   }
 }

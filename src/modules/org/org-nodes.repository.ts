@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
+import type { SqlCondition } from '../../common/guards/admin-scope';
 import type { PageRequest } from '../../common/pagination/pagination';
 import { type NodeKind, type OrgNode, OrgNodeEntity } from './entities/org-node.entity';
 import { NodeScopeNodeEntity, NodeScopeUserEntity } from './entities/node-scope.entity';
@@ -124,11 +125,13 @@ export class OrgNodesRepository {
     kind: NodeKind,
     name: string | undefined,
     page: PageRequest,
+    scope: SqlCondition,
   ): Promise<[OrgNodeEntity[], number]> {
     const qb = this.repo()
       .createQueryBuilder('n')
       .where('n.kind = :kind', { kind })
-      .andWhere('n.parent_id IS NOT NULL');
+      .andWhere('n.parent_id IS NOT NULL')
+      .andWhere(scope.sql, scope.params);
     if (name) qb.andWhere("LOWER(n.name) LIKE LOWER(:name) ESCAPE '!'", { name: likeContains(name) });
     return qb.orderBy('n.id', 'ASC').skip(page.offset).take(page.pageSize).getManyAndCount();
   }

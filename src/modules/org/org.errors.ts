@@ -7,6 +7,7 @@ function treeError(code: string): DomainError {
 
 export const OrgErrors = {
   notFound: () => detailError('org.not_found', 404, 'Not found.'),
+  nameRequired: () => fieldError('org.name_required', 'name', 'This field is required.'),
   badNodeUidPrefix: () =>
     new DomainError('org.bad_node_uid', 400, { uid: 'this field must start with `d_` or `g_`' }),
   builtinProtected: () =>

@@ -1,11 +1,15 @@
+import { randomInt } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { ChangeStamps } from '../../common/database/change-stamps';
+import type { AdminActor, AdminScope } from '../../common/guards/admin-scope';
 import { TransactionRunner, uniqueViolationIndex } from '../../common/database/transaction-runner';
+import { CommonErrors } from '../../common/errors/domain-error';
 import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
 import { UsersService } from '../accounts/users.service';
+import { AuditService } from '../audit/audit.service';
 import type { CreateNodeDto, PatchChildrenDto, UpdateNodeDto } from './dto/node-input.dto';
 import { type NodeKind, type OrgNode, type OrgNodeEntity, NodeVisibility } from './entities/org-node.entity';
 import { MembershipsRepository } from './memberships.repository';
@@ -25,6 +29,18 @@ import { OrgNodeHooks } from './org-node.hooks';
 import { SubtreeCache } from './subtree-cache';
 import { childrenIndex, preOrder, reorder } from './tree-order';
 import type { Shown } from './visibility';
+
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+/** A sub-admin group created without a name gets random letters (contract §3.5). */
+function randomLetters(count: number): string {
+  return Array.from({ length: count }, () => LETTERS[randomInt(LETTERS.length)]).join('');
+}
+
+/** 部门 or 组, for audit summaries. */
+function kindLabel(node: OrgNodeEntity): string {
+  return node.kind === 'dept' ? '部门' : '组';
+}
 
 /** Deepest level a node may sit at (the root is 0): well inside what the path column can hold. */
 export const MAX_DEPTH = 50;
@@ -50,6 +66,7 @@ export class OrgService {
     private readonly subtrees: SubtreeCache,
     private readonly hooks: OrgNodeHooks,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   // ---- lookups ----
@@ -76,6 +93,24 @@ export class OrgService {
 
   requireRouteNode(route: NodeRoute, uid: string, manager?: EntityManager): Promise<OrgNodeEntity> {
     return this.requireNode(refForRoute(route, uid), manager);
+  }
+
+  /** A node the caller may read (managed, or an ancestor of one); anything else reads as not found. */
+  async requireSeenNode(ref: NodeRef, scope: AdminScope, manager?: EntityManager): Promise<OrgNodeEntity> {
+    const node = await this.requireNode(ref, manager);
+    if (!scope.seesNode(node.id)) throw OrgErrors.notFound();
+    return node;
+  }
+
+  /** A node the caller may change; outside its scope the node reads as not found. */
+  async requireManagedNode(ref: NodeRef, scope: AdminScope, manager?: EntityManager): Promise<OrgNodeEntity> {
+    const node = await this.requireNode(ref, manager);
+    if (!scope.managesNode(node.id)) throw OrgErrors.notFound();
+    return node;
+  }
+
+  findByIds(ids: number[], manager?: EntityManager): Promise<OrgNodeEntity[]> {
+    return this.nodes.findByIds(ids, manager);
   }
 
   /**
@@ -120,15 +155,22 @@ export class OrgService {
 
   // ---- reads ----
 
-  async listOfKind(kind: NodeKind, req: Request, query: Record<string, unknown>): Promise<Page<object>> {
+  async listOfKind(
+    kind: NodeKind,
+    req: Request,
+    query: Record<string, unknown>,
+    scope: AdminScope,
+  ): Promise<Page<object>> {
     const page = pageRequest(query);
     const name = typeof query.name === 'string' ? query.name.slice(0, 255) : undefined;
-    const [rows, count] = await this.nodes.listOfKind(kind, name, page);
+    const [rows, count] = await this.nodes.listOfKind(kind, name, page, scope.nodeCondition('n.id'));
     return toPage(req, this.config.baseUrl, page, count, rows.map(toNodeLite));
   }
 
-  async detail(route: NodeRoute, uid: string): Promise<Record<string, unknown>> {
-    return this.detailOf(await this.requireRouteNode(route, uid));
+  async detail(route: NodeRoute, uid: string, scope: AdminScope): Promise<Record<string, unknown>> {
+    const node = await this.requireSeenNode(refForRoute(route, uid), scope);
+    if (!scope.managesNode(node.id)) return toNodeReduced(node);
+    return this.detailOf(node);
   }
 
   private async detailOf(node: OrgNodeEntity, manager?: EntityManager): Promise<Record<string, unknown>> {
@@ -147,25 +189,35 @@ export class OrgService {
       );
       scope.usernames = users.map((u) => u.username).sort();
     }
-    return toNodeDetail(node, parent, scope);
+    const extra = (await this.hooks.extended.describe([node], manager)).get(node.id);
+    return { ...toNodeDetail(node, parent, scope), ...extra };
   }
 
   /** `…/list/`: the subtree in pre-order, each node with its parent's uids. */
-  async subtreeList(route: NodeRoute, uid: string): Promise<object[]> {
-    const root = await this.requireRouteNode(route, uid);
-    const subtree = await this.subtrees.subtree(root);
+  async subtreeList(route: NodeRoute, uid: string, scope: AdminScope): Promise<object[]> {
+    const root = await this.requireSeenNode(refForRoute(route, uid), scope);
+    const subtree = (await this.subtrees.subtree(root)).filter((n) => scope.seesNode(n.id));
     const byId = new Map(subtree.map((n) => [n.id, n]));
     const rootParent = root.parentId === null ? null : await this.nodes.findById(root.parentId);
     return preOrder(subtree, root.id).map((node) => {
       const parent = node.id === root.id ? rootParent : (byId.get(node.parentId ?? -1) ?? null);
       const { parent_uid, parent_node_uid } = parentFields(parent);
-      return { ...toNodeLite(node), parent_uid, parent_node_uid };
+      const info = scope.managesNode(node.id) ? toNodeLite(node) : toNodeReduced(node);
+      return { ...info, parent_uid, parent_node_uid };
     });
   }
 
-  async tree(route: NodeRoute, uid: string, userRequired: boolean): Promise<object> {
-    const root = await this.requireRouteNode(route, uid);
-    return this.buildTree(root, collectionKey(route), { userRequired, shape: null });
+  async tree(route: NodeRoute, uid: string, userRequired: boolean, scope: AdminScope): Promise<object> {
+    const root = await this.requireSeenNode(refForRoute(route, uid), scope);
+    if (scope.unrestricted) return this.buildTree(root, collectionKey(route), { userRequired, shape: null });
+    // A sub-admin sees its managed subtrees in full and the way down to them reduced.
+    const subtree = await this.subtrees.subtree(root);
+    const shape = new Map<number, Shown>();
+    for (const node of subtree) {
+      if (scope.managesNode(node.id)) shape.set(node.id, 'open');
+      else if (scope.seesNode(node.id)) shape.set(node.id, 'forced');
+    }
+    return this.buildTree(root, collectionKey(route), { userRequired, shape }, subtree);
   }
 
   /**
@@ -226,9 +278,16 @@ export class OrgService {
     return render(root);
   }
 
-  async children(route: NodeRoute, uid: string): Promise<Record<string, object[]>> {
-    const parent = await this.requireRouteNode(route, uid);
-    return { [collectionKey(route)]: (await this.nodes.children(parent.id)).map(toNodeLite) };
+  /** Children in order; those of `g_manager` come with their ManagerGroup and members (§3.6). */
+  async children(route: NodeRoute, uid: string, scope: AdminScope): Promise<Record<string, object[]>> {
+    const parent = await this.requireSeenNode(refForRoute(route, uid), scope);
+    const children = (await this.nodes.children(parent.id)).filter((n) => scope.seesNode(n.id));
+    const extra = await this.hooks.extended.describe(children);
+    return {
+      [collectionKey(route)]: children.map((n) =>
+        scope.managesNode(n.id) ? { ...toNodeLite(n), ...extra.get(n.id) } : toNodeReduced(n),
+      ),
+    };
   }
 
   /** `meta/node/`: the built-in default categories and the custom ones. */
@@ -254,37 +313,108 @@ export class OrgService {
 
   // ---- writes ----
 
-  async createChild(route: NodeRoute, uid: string, dto: CreateNodeDto): Promise<Record<string, unknown>> {
+  /**
+   * A new child, placed last. Sub-admins create under nodes they manage; a category (under `g_intra`)
+   * needs the category power and brings its creator's sub-admin group; sub-admin groups themselves
+   * (under `g_manager`) are for superusers.
+   */
+  async createChild(
+    route: NodeRoute,
+    uid: string,
+    dto: CreateNodeDto,
+    actor: AdminActor,
+  ): Promise<Record<string, unknown>> {
     const parentRef = refForRoute(route, uid);
-    const uidBase = dto.uid ?? (await uidBaseFromName(dto.name));
+    const extension = this.hooks.extended;
     return this.writeUnique(async (manager) => {
       await this.nodes.lockTree(parentRef.kind, manager);
       const parent = await this.requireNode(parentRef, manager);
-      if (parent.id === BUILTIN_IDS.groupRoot) throw OrgErrors.acrossScope();
-      if (parent.depth + 1 > MAX_DEPTH) throw OrgErrors.tooDeep(MAX_DEPTH);
       const isCategory = parent.id === BUILTIN_IDS.intra;
-      const childUid = await this.freeUid(manager, parent.kind, uidBase, dto.uid !== undefined, isCategory);
-      const visibility: NodeVisibility = dto.visibility ?? NodeVisibility.Everyone;
-      const scope = await this.resolveScope(manager, visibility, dto);
-      const node = await this.nodes.insertChild(manager, parent, {
-        kind: parent.kind,
-        uid: childUid,
-        name: dto.name,
-        remark: dto.remark ?? '',
-        top: parent.kind === 'dept' ? 'dept' : isCategory ? childUid : parent.top,
-        visibility,
-        orderNo: await this.nodes.nextChildOrder(parent.id, manager),
+      const isManagerCategory = parent.id === BUILTIN_IDS.manager;
+      const { scope } = actor;
+      const allowed = isCategory
+        ? scope.has('system_category_create')
+        : isManagerCategory
+          ? scope.unrestricted
+          : scope.managesNode(parent.id);
+      if (!allowed) {
+        // Categories are no secret; creating one is a power the caller lacks.
+        if (isCategory) throw CommonErrors.forbidden();
+        throw OrgErrors.notFound();
+      }
+      const name = dto.name ?? '';
+      if (name === '' && !isManagerCategory) throw OrgErrors.nameRequired();
+      const node = await this.insertChildWithin(manager, parent, {
+        name: name === '' ? randomLetters(8) : name,
+        uid: dto.uid,
+        remark: dto.remark,
+        visibility: dto.visibility,
+        node_scope: dto.node_scope,
+        user_scope: dto.user_scope,
       });
-      if (scope) await this.nodes.replaceScopes(manager, node.id, scope.nodeIds, scope.userIds);
-      await this.stamps.bump(manager, 'org');
+      if (extension.isManagerGroup(node)) {
+        await extension.writeManagerGroup(manager, node, dto.manager_group, true);
+      }
+      if (isCategory) await extension.categoryCreated(manager, node, actor.userId);
+      await this.audit.record(manager, {
+        subject: node.kind === 'dept' ? 'dept_create' : 'group_create',
+        summary: `创建${kindLabel(node)} ${node.name} (${nodeUidOf(node)})`,
+        targetNodeId: node.id,
+      });
       return this.detailOf(node, manager);
     });
   }
 
-  async update(route: NodeRoute, uid: string, dto: UpdateNodeDto): Promise<Record<string, unknown>> {
+  /** A sub-admin group under `g_manager`, created inside the caller's transaction (automatic groups). */
+  async createManagerGroupWithin(manager: EntityManager, name: string): Promise<OrgNodeEntity> {
+    await this.nodes.lockTree('group', manager);
+    const parent = await this.requireNode({ kind: 'group', uid: 'manager' }, manager);
+    return this.insertChildWithin(manager, parent, { name });
+  }
+
+  private async insertChildWithin(
+    manager: EntityManager,
+    parent: OrgNodeEntity,
+    fields: {
+      name: string;
+      uid?: string;
+      remark?: string;
+      visibility?: number;
+      node_scope?: string[];
+      user_scope?: string[];
+    },
+  ): Promise<OrgNodeEntity> {
+    if (parent.id === BUILTIN_IDS.groupRoot) throw OrgErrors.acrossScope();
+    if (parent.depth + 1 > MAX_DEPTH) throw OrgErrors.tooDeep(MAX_DEPTH);
+    const isCategory = parent.id === BUILTIN_IDS.intra;
+    const uidBase = fields.uid ?? (await uidBaseFromName(fields.name));
+    const childUid = await this.freeUid(manager, parent.kind, uidBase, fields.uid !== undefined, isCategory);
+    const visibility: NodeVisibility = fields.visibility ?? NodeVisibility.Everyone;
+    const scope = await this.resolveScope(manager, visibility, fields);
+    const node = await this.nodes.insertChild(manager, parent, {
+      kind: parent.kind,
+      uid: childUid,
+      name: fields.name,
+      remark: fields.remark ?? '',
+      top: parent.kind === 'dept' ? 'dept' : isCategory ? childUid : parent.top,
+      visibility,
+      orderNo: await this.nodes.nextChildOrder(parent.id, manager),
+    });
+    if (scope) await this.nodes.replaceScopes(manager, node.id, scope.nodeIds, scope.userIds);
+    await this.stamps.bump(manager, 'org');
+    return node;
+  }
+
+  async update(
+    route: NodeRoute,
+    uid: string,
+    dto: UpdateNodeDto,
+    scope: AdminScope,
+  ): Promise<Record<string, unknown>> {
     const ref = refForRoute(route, uid);
+    const extension = this.hooks.extended;
     return this.tx.run(async (manager) => {
-      const node = await this.requireNode(ref, manager);
+      const node = await this.requireManagedNode(ref, scope, manager);
       if (dto.uid !== undefined && dto.uid !== node.uid && dto.uid !== nodeUidOf(node)) {
         throw OrgErrors.uidImmutable();
       }
@@ -307,22 +437,35 @@ export class OrgService {
         );
       }
       await this.nodes.save(manager, node);
+      if (extension.isManagerGroup(node)) {
+        await extension.writeManagerGroup(manager, node, dto.manager_group, false);
+      }
       await this.stamps.bump(manager, 'org');
+      await this.audit.record(manager, {
+        subject: node.kind === 'dept' ? 'dept_update' : 'group_update',
+        summary: `修改${kindLabel(node)} ${node.name} (${nodeUidOf(node)})`,
+        targetNodeId: node.id,
+      });
       return this.detailOf(node, manager);
     });
   }
 
-  async remove(route: NodeRoute, uid: string, ignoreUser: boolean): Promise<void> {
+  async remove(route: NodeRoute, uid: string, ignoreUser: boolean, scope: AdminScope): Promise<void> {
     const ref = refForRoute(route, uid);
     await this.tx.run(async (manager) => {
       await this.nodes.lockTree(ref.kind, manager);
-      const node = await this.requireNode(ref, manager);
+      const node = await this.requireManagedNode(ref, scope, manager);
       if (node.builtin) throw OrgErrors.builtinProtected();
       if ((await this.nodes.countChildren(node.id, manager)) > 0) throw OrgErrors.hasChildren();
       if ((await this.memberships.countOfNode(node.id, manager)) > 0) {
         if (!ignoreUser) throw OrgErrors.hasMembers();
         await this.memberships.removeAllOfNode(manager, node.id);
       }
+      await this.audit.record(manager, {
+        subject: node.kind === 'dept' ? 'dept_delete' : 'group_delete',
+        summary: `删除${kindLabel(node)} ${node.name} (${nodeUidOf(node)})`,
+        targetNodeId: node.id,
+      });
       await this.hooks.remove(manager, node.id);
       await this.nodes.delete(manager, node.id);
       await this.stamps.bump(manager, 'org');
@@ -334,14 +477,23 @@ export class OrgService {
     route: NodeRoute,
     uid: string,
     dto: PatchChildrenDto,
+    scope: AdminScope,
   ): Promise<Record<string, object[]>> {
     const ref = refForRoute(route, uid);
     const field = `${route}_uids`;
     const listed = dto[field as 'dept_uids' | 'group_uids' | 'node_uids'] ?? [];
     await this.tx.run(async (manager) => {
       await this.nodes.lockTree(ref.kind, manager);
-      const parent = await this.requireNode(ref, manager);
+      const parent = await this.requireManagedNode(ref, scope, manager);
       const targets = await this.resolveListed(field, listed, route, parent.kind, manager);
+      // Out-of-scope nodes read as unknown, as everywhere else.
+      const foreign = targets.filter((t) => !scope.managesNode(t.id));
+      if (foreign.length > 0) {
+        throw OrgErrors.nodesMissing(
+          field,
+          foreign.map((t) => (route === 'node' ? nodeUidOf(t) : t.uid)),
+        );
+      }
       if (dto.subject === 'sort') {
         const children = await this.nodes.children(parent.id, manager);
         const childIds = new Set(children.map((c) => c.id));
@@ -359,8 +511,25 @@ export class OrgService {
         for (const target of targets) await this.moveUnder(manager, target, parent);
       }
       await this.stamps.bump(manager, 'org');
+      const uids = targets.map(nodeUidOf).join(', ');
+      await this.audit.record(manager, {
+        subject:
+          dto.subject === 'sort'
+            ? parent.kind === 'dept'
+              ? 'dept_update'
+              : 'group_update'
+            : parent.kind === 'dept'
+              ? 'dept_move'
+              : 'group_move',
+        summary:
+          dto.subject === 'sort'
+            ? `调整${kindLabel(parent)} ${parent.name} (${nodeUidOf(parent)}) 的子节点顺序: ${uids}`
+            : `移动 ${uids} 到${kindLabel(parent)} ${parent.name} (${nodeUidOf(parent)}) 下`,
+        // One node moved: the entry is about it; several: about the parent that now holds them.
+        targetNodeId: dto.subject === 'add' && targets.length === 1 ? targets[0].id : parent.id,
+      });
     });
-    return this.children(route, uid);
+    return this.children(route, uid, scope);
   }
 
   private async moveUnder(manager: EntityManager, node: OrgNodeEntity, parent: OrgNodeEntity): Promise<void> {

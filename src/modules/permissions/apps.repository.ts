@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { SqlCondition } from '../../common/guards/admin-scope';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import { AppClientEntity, type ClientProtocol } from './entities/app-client.entity';
@@ -26,8 +27,8 @@ export class AppsRepository {
     return this.repo(manager).findOne({ where: { uid } });
   }
 
-  async findByIds(ids: number[]): Promise<AppEntity[]> {
-    return ids.length === 0 ? [] : this.repo().findBy({ id: In(ids) });
+  async findByIds(ids: number[], manager?: EntityManager): Promise<AppEntity[]> {
+    return ids.length === 0 ? [] : this.repo(manager).findBy({ id: In(ids) });
   }
 
   async uidTaken(uid: string, manager: EntityManager): Promise<boolean> {
@@ -35,8 +36,12 @@ export class AppsRepository {
   }
 
   /** Newest first, `name` icontains. */
-  list(filter: AppListFilter, page: { offset: number; pageSize: number }): Promise<[AppEntity[], number]> {
-    const qb = this.repo().createQueryBuilder('a');
+  list(
+    filter: AppListFilter,
+    page: { offset: number; pageSize: number },
+    scope: SqlCondition,
+  ): Promise<[AppEntity[], number]> {
+    const qb = this.repo().createQueryBuilder('a').where(scope.sql, scope.params);
     if (filter.ids) {
       if (filter.ids.length === 0) return Promise.resolve([[], 0]);
       qb.andWhere('a.id IN (:...ids)', { ids: filter.ids });

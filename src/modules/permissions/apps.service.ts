@@ -4,12 +4,15 @@ import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { ChangeStamps } from '../../common/database/change-stamps';
+import type { AdminActor, AdminScope } from '../../common/guards/admin-scope';
 import { TransactionRunner, uniqueViolationIndex } from '../../common/database/transaction-runner';
 import { queryBool } from '../../common/http/query-params';
 import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
 import { UsersService } from '../accounts/users.service';
+import { AuditService } from '../audit/audit.service';
 import { uidBaseFromName } from '../org/node-uid';
 import { OrgService } from '../org/org.service';
+import { AppLifecycleHooks } from './app-lifecycle.hooks';
 import { AppsRepository } from './apps.repository';
 import type {
   AppFieldsDto,
@@ -70,16 +73,19 @@ export class AppsService {
     private readonly org: OrgService,
     private readonly tx: TransactionRunner,
     private readonly stamps: ChangeStamps,
+    private readonly appHooks: AppLifecycleHooks,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   /**
    * `app/`: APPWithAccess, newest first. `user_uid` or `node_uid` names the owner whose access is shown
-   * in `access_result`; `owner_access` keeps the apps where that owner's access equals it.
+   * in `access_result`; `owner_access` keeps the apps where that owner's access equals it. Sub-admins
+   * list only the apps they manage, and may ask about owners they manage.
    */
-  async list(req: Request, query: Record<string, unknown>): Promise<Page<object>> {
+  async list(req: Request, query: Record<string, unknown>, scope: AdminScope): Promise<Page<object>> {
     const name = typeof query.name === 'string' && query.name !== '' ? query.name : undefined;
-    const owner = await this.ownerOf(query);
+    const owner = await this.ownerOf(query, scope);
     const ownerAccess =
       query.owner_access === undefined || query.owner_access === ''
         ? undefined
@@ -96,11 +102,11 @@ export class AppsService {
         .map((p) => p.appId as number);
     }
     const page = pageRequest(query);
-    const [apps, count] = await this.apps.list({ name, ids }, page);
+    const [apps, count] = await this.apps.list({ name, ids }, page, scope.appCondition('a.id'));
     const clients = await this.clientsByApp(apps.map((a) => a.id));
     const accessPerms = apps.flatMap((app) => snapshot.perm(accessPermUid(app.uid)) ?? []);
     const summaries = new Map(
-      (await this.permsService.withOwners(snapshot, accessPerms, 'all')).map((p) => [p.uid, p]),
+      (await this.permsService.withOwners(snapshot, accessPerms, 'all', scope)).map((p) => [p.uid, p]),
     );
     const results = apps.map((app) => {
       const body = toAppResponse(app, clients.get(app.id) ?? []);
@@ -115,7 +121,8 @@ export class AppsService {
     return toPage(req, this.config.baseUrl, page, count, results);
   }
 
-  async create(dto: CreateAppDto): Promise<object> {
+  /** The creator also gets a sub-admin group over the new app (contract §3.6). */
+  async create(dto: CreateAppDto, actor: AdminActor): Promise<object> {
     const uid = dto.uid ?? (await uidBaseFromName(dto.name)).slice(0, 56);
     return this.writeUnique(async (manager) => {
       let free = uid;
@@ -146,19 +153,25 @@ export class AppsService {
         editable: false,
       });
       const secrets = await this.applyClients(manager, app, dto);
+      await this.appHooks.created(manager, app, actor.userId);
       await this.stamps.bump(manager, 'perm');
+      await this.audit.record(manager, {
+        subject: 'app_create',
+        summary: `创建应用 ${app.name} (${app.uid})`,
+        targetAppId: app.id,
+      });
       return toAppResponse(app, await this.apps.clientsOf([app.id], manager), secrets);
     });
   }
 
-  async detail(uid: string): Promise<object> {
-    const app = await this.requireApp(uid);
+  async detail(uid: string, scope: AdminScope): Promise<object> {
+    const app = await this.requireApp(uid, scope);
     return toAppResponse(app, await this.apps.clientsOf([app.id]));
   }
 
-  async update(uid: string, dto: UpdateAppDto): Promise<object> {
+  async update(uid: string, dto: UpdateAppDto, scope: AdminScope): Promise<object> {
     return this.tx.run(async (manager) => {
-      const app = await this.requireApp(uid, manager);
+      const app = await this.requireApp(uid, scope, manager);
       if (dto.uid !== undefined && dto.uid !== app.uid) throw PermissionErrors.uidImmutable();
       const changes: Partial<AppEntity> = {};
       if (dto.name !== undefined) changes.name = dto.name;
@@ -180,20 +193,31 @@ export class AppsService {
         await this.stamps.bump(manager, 'perm');
       }
       const secrets = await this.applyClients(manager, app, dto);
+      await this.audit.record(manager, {
+        subject: 'app_update',
+        summary: `修改应用 ${app.name} (${app.uid}): ${Object.keys(dto).join(', ')}`,
+        targetAppId: app.id,
+      });
       return toAppResponse(app, await this.apps.clientsOf([app.id], manager), secrets);
     });
   }
 
   /** Deletes the app, its clients, its permissions and every assignment of them, in one transaction. */
-  async remove(uid: string): Promise<void> {
+  async remove(uid: string, scope: AdminScope): Promise<void> {
     await this.tx.run(async (manager) => {
-      const app = await this.requireApp(uid, manager);
+      const app = await this.requireApp(uid, scope, manager);
       const perms = await this.perms.ofApp(app.id, manager);
       await this.perms.delete(
         manager,
         perms.map((p) => p.id),
       );
+      await this.audit.record(manager, {
+        subject: 'app_delete',
+        summary: `删除应用 ${app.name} (${app.uid})`,
+        targetAppId: app.id,
+      });
       await this.apps.delete(manager, app.id);
+      await this.appHooks.removed(manager, app.id);
       await this.stamps.bump(manager, 'perm');
     });
   }
@@ -202,32 +226,55 @@ export class AppsService {
    * `app/{uid}/oauth/`: registers (or re-points) the app's OAuth client; for an unknown uid, first
    * creates the app named after it. The app's `index` becomes the first redirect URI's origin.
    */
-  async registerOAuth(uid: string, dto: RegisterOAuthDto): Promise<{ created: boolean; body: object }> {
+  async registerOAuth(
+    uid: string,
+    dto: RegisterOAuthDto,
+    actor: AdminActor,
+  ): Promise<{ created: boolean; body: object }> {
     const uris = checkRedirectUris('oauth_app', dto.redirect_uris);
     if (uris === '') throw PermissionErrors.badRedirectUri('oauth_app', '', 'at least one is required');
     const index = new URL(uris.split(' ')[0]).origin;
     const existing = await this.apps.findByUid(uid);
     if (!existing) {
-      const body = (await this.create({
-        uid,
-        name: uid,
-        index,
-        oauth_app: { redirect_uris: uris },
-      })) as { oauth_app: object };
+      const body = (await this.create(
+        { uid, name: uid, index, oauth_app: { redirect_uris: uris } },
+        actor,
+      )) as { oauth_app: object };
       return { created: true, body: body.oauth_app };
     }
-    const updated = (await this.update(uid, {
-      index,
-      oauth_app: { redirect_uris: uris },
-    })) as { oauth_app: object };
+    const updated = (await this.update(uid, { index, oauth_app: { redirect_uris: uris } }, actor.scope)) as {
+      oauth_app: object;
+    };
     return { created: false, body: updated.oauth_app };
   }
 
   // ---- helpers ----
 
-  private async requireApp(uid: string, manager?: EntityManager): Promise<AppEntity> {
+  /** Apps by uid, for sub-admin groups; 400 `{"apps": "x not found"}` naming the unknown ones. */
+  async requireIdsByUid(uids: string[], manager?: EntityManager): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    for (const uid of new Set(uids)) {
+      const app = await this.apps.findByUid(uid, manager);
+      if (app) found.set(uid, app.id);
+    }
+    const missing = [...new Set(uids)].filter((uid) => !found.has(uid));
+    if (missing.length > 0) throw PermissionErrors.appsMissing(missing);
+    return found;
+  }
+
+  /** uid and name of live apps, by id. */
+  async briefsByIds(
+    ids: number[],
+    manager?: EntityManager,
+  ): Promise<Map<number, { uid: string; name: string }>> {
+    const apps = await this.apps.findByIds(ids, manager);
+    return new Map(apps.map((a) => [a.id, { uid: a.uid, name: a.name }]));
+  }
+
+  /** An app the caller manages; any other reads as not found. */
+  private async requireApp(uid: string, scope: AdminScope, manager?: EntityManager): Promise<AppEntity> {
     const app = await this.apps.findByUid(uid, manager);
-    if (!app) throw PermissionErrors.notFound();
+    if (!app || !scope.managesApp(app.id)) throw PermissionErrors.notFound();
     return app;
   }
 
@@ -293,17 +340,18 @@ export class AppsService {
 
   private async ownerOf(
     query: Record<string, unknown>,
+    scope: AdminScope,
   ): Promise<
     { kind: 'user'; id: number; username: string } | { kind: 'node'; id: number; nodeUid: string } | null
   > {
     if (typeof query.user_uid === 'string' && query.user_uid !== '') {
       const user = await this.users.findLiveByUsername(query.user_uid);
-      if (!user) throw PermissionErrors.ownerNotFound('user_uid');
+      if (!user || !scope.managesUser(user.id)) throw PermissionErrors.ownerNotFound('user_uid');
       return { kind: 'user', id: user.id, username: user.username };
     }
     if (typeof query.node_uid === 'string' && query.node_uid !== '') {
       const node = await this.org.findByNodeUid(query.node_uid);
-      if (!node) throw PermissionErrors.ownerNotFound('node_uid');
+      if (!node || !scope.managesNode(node.id)) throw PermissionErrors.ownerNotFound('node_uid');
       return { kind: 'node', id: node.id, nodeUid: query.node_uid };
     }
     return null;

@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Request } from 'express';
 import { AppConfig } from '../../config/app-config';
+import { UNRESTRICTED_SCOPE } from '../../common/guards/admin-scope';
 import { isAdmin, type Principal } from '../../common/guards/principal';
 import { Metrics } from '../../common/metrics/metrics.service';
 import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
@@ -79,7 +80,8 @@ export class PermChecksService implements OnModuleInit, UserPermsView {
         .map((p) => p.appId as number);
     }
     const page = pageRequest(query);
-    const [apps, count] = await this.apps.list({ name, ids }, page);
+    // The workbench is the caller's own apps, not an admin view: no management scope applies.
+    const [apps, count] = await this.apps.list({ name, ids }, page, UNRESTRICTED_SCOPE.appCondition('a.id'));
     const clients = await this.apps.clientsOf(apps.map((a) => a.id));
     const results = apps.map((app) =>
       toPublicAppResponse(

@@ -7,6 +7,11 @@ export const PermissionErrors = {
   appUidTaken: () => fieldError('perm.app_uid_taken', 'uid', 'existed'),
   uidImmutable: () => fieldError('perm.uid_immutable', 'uid', 'this field is immutable'),
   scopeNotFound: () => fieldError('perm.scope_not_found', 'scope', 'not found'),
+  permsOutOfScope: (uids: string[]) =>
+    fieldError('perm.perms_out_of_scope', 'perm_statuses', `perm:${uids.join(', ')} out of scope`),
+  systemPermsMissing: (uids: string[]) =>
+    fieldError('perm.system_perms_missing', 'perms', `${uids.join(', ')} not found`),
+  appsMissing: (uids: string[]) => fieldError('perm.apps_missing', 'apps', `${uids.join(', ')} not found`),
   badRedirectUri: (field: string, uri: string, reason: string) =>
     new DomainError('perm.bad_redirect_uri', 400, { [field]: { redirect_uris: [`${uri}: ${reason}`] } }),
   invalidOwners: (field: string, uids: string[]) =>

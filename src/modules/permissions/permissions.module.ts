@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module';
 import { AuditModule } from '../audit/audit.module';
 import { OrgModule } from '../org/org.module';
+import { AppLifecycleHooks } from './app-lifecycle.hooks';
 import { AppsController } from './apps.controller';
 import { AppsRepository } from './apps.repository';
 import { AppsService } from './apps.service';
@@ -15,6 +16,7 @@ import { PermsService } from './perms.service';
   imports: [AccountsModule, AuditModule, OrgModule],
   controllers: [PermsController, UcenterPermsController, AppsController],
   providers: [
+    AppLifecycleHooks,
     PermissionResolver,
     PermsRepository,
     AppsRepository,
@@ -22,6 +24,6 @@ import { PermsService } from './perms.service';
     AppsService,
     PermChecksService,
   ],
-  exports: [PermissionResolver, PermChecksService],
+  exports: [PermissionResolver, PermChecksService, PermsService, AppsService, AppLifecycleHooks],
 })
 export class PermissionsModule {}

@@ -1,7 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { AdminOnly, CurrentPrincipal } from '../../common/decorators/auth.decorators';
+import {
+  AdminOnly,
+  CurrentPrincipal,
+  CurrentScope,
+  ManagerAccess,
+} from '../../common/decorators/auth.decorators';
+import type { AdminScope } from '../../common/guards/admin-scope';
 import type { Principal } from '../../common/guards/principal';
 import { apiPaths } from '../../common/http/api-paths';
 import { NodeUidPipe, UsernamePipe } from '../../common/pipes/path-params.pipe';
@@ -22,12 +28,13 @@ function nodeRouteOf(req: Request): NodeRoute {
  */
 @ApiTags('permissions')
 @ApiBearerAuth('Token')
-@AdminOnly()
+@ManagerAccess()
 @Controller(apiPaths())
 export class PermsController {
   constructor(private readonly perms: PermsService) {}
 
   @Get('meta/perm')
+  @AdminOnly()
   @ApiOperation({ summary: 'The built-in system permissions' })
   meta() {
     return this.perms.metaSystemPerms();
@@ -42,14 +49,19 @@ export class PermsController {
     @Param('username', UsernamePipe) username: string,
     @Req() req: Request,
     @Query() query: Record<string, unknown>,
+    @CurrentScope() scope: AdminScope,
   ) {
-    return this.perms.userPerms(username, req, query);
+    return this.perms.userPerms(username, req, query, scope);
   }
 
   @Patch('perm/user/:username')
   @ApiOperation({ summary: "Set a user's statuses: `perm_statuses: [{uid, status}]`" })
-  patchUserPerms(@Param('username', UsernamePipe) username: string, @Body() dto: PatchOwnerPermsDto) {
-    return this.perms.patchUserPerms(username, dto);
+  patchUserPerms(
+    @Param('username', UsernamePipe) username: string,
+    @Body() dto: PatchOwnerPermsDto,
+    @CurrentScope() scope: AdminScope,
+  ) {
+    return this.perms.patchUserPerms(username, dto, scope);
   }
 
   @Get(['perm/dept/:uid', 'perm/group/:uid', 'perm/node/:uid'])
@@ -58,8 +70,9 @@ export class PermsController {
     @Param('uid', NodeUidPipe) uid: string,
     @Req() req: Request,
     @Query() query: Record<string, unknown>,
+    @CurrentScope() scope: AdminScope,
   ) {
-    return this.perms.nodePerms(nodeRouteOf(req), uid, req, query);
+    return this.perms.nodePerms(nodeRouteOf(req), uid, req, query, scope);
   }
 
   @Patch(['perm/dept/:uid', 'perm/group/:uid', 'perm/node/:uid'])
@@ -68,8 +81,9 @@ export class PermsController {
     @Param('uid', NodeUidPipe) uid: string,
     @Req() req: Request,
     @Body() dto: PatchOwnerPermsDto,
+    @CurrentScope() scope: AdminScope,
   ) {
-    return this.perms.patchNodePerms(nodeRouteOf(req), uid, dto);
+    return this.perms.patchNodePerms(nodeRouteOf(req), uid, dto, scope);
   }
 
   @Get('perm')
@@ -77,35 +91,43 @@ export class PermsController {
     summary:
       'Permissions with their first owners (`subject`, `name`, `scope`, `action`, `action_except`, `owner_subject`)',
   })
-  list(@Req() req: Request, @Query() query: Record<string, unknown>) {
-    return this.perms.list(req, query);
+  list(@Req() req: Request, @Query() query: Record<string, unknown>, @CurrentScope() scope: AdminScope) {
+    return this.perms.list(req, query, scope);
   }
 
   @Post('perm')
   @ApiOperation({ summary: 'Create a custom permission of an app: uid `app_<scope>_<slug of name>`' })
-  create(@Body() dto: CreatePermDto) {
-    return this.perms.create(dto);
+  create(@Body() dto: CreatePermDto, @CurrentScope() scope: AdminScope) {
+    return this.perms.create(dto, scope);
   }
 
   @Get('perm/:uid')
-  detail(@Param('uid', NodeUidPipe) uid: string) {
-    return this.perms.detail(uid);
+  detail(@Param('uid', NodeUidPipe) uid: string, @CurrentScope() scope: AdminScope) {
+    return this.perms.detail(uid, scope);
   }
 
   @Patch('perm/:uid')
-  update(@Param('uid', NodeUidPipe) uid: string, @Body() dto: UpdatePermDto) {
-    return this.perms.update(uid, dto);
+  update(
+    @Param('uid', NodeUidPipe) uid: string,
+    @Body() dto: UpdatePermDto,
+    @CurrentScope() scope: AdminScope,
+  ) {
+    return this.perms.update(uid, dto, scope);
   }
 
   @Put('perm/:uid')
-  replace(@Param('uid', NodeUidPipe) uid: string, @Body() dto: UpdatePermDto) {
-    return this.perms.update(uid, dto);
+  replace(
+    @Param('uid', NodeUidPipe) uid: string,
+    @Body() dto: UpdatePermDto,
+    @CurrentScope() scope: AdminScope,
+  ) {
+    return this.perms.update(uid, dto, scope);
   }
 
   @Delete('perm/:uid')
   @HttpCode(204)
-  async remove(@Param('uid', NodeUidPipe) uid: string): Promise<void> {
-    await this.perms.remove(uid);
+  async remove(@Param('uid', NodeUidPipe) uid: string, @CurrentScope() scope: AdminScope): Promise<void> {
+    await this.perms.remove(uid, scope);
   }
 
   @Get('perm/:uid/owner')
@@ -118,14 +140,19 @@ export class PermsController {
     @Param('uid', NodeUidPipe) uid: string,
     @Req() req: Request,
     @Query() query: Record<string, unknown>,
+    @CurrentScope() scope: AdminScope,
   ) {
-    return this.perms.owners(uid, req, query);
+    return this.perms.owners(uid, req, query, scope);
   }
 
   @Patch('perm/:uid/owner')
   @ApiOperation({ summary: 'Assign: `clean`, `user_perm_status`, `node_perm_status` (one transaction)' })
-  patchOwners(@Param('uid', NodeUidPipe) uid: string, @Body() dto: PatchOwnersDto) {
-    return this.perms.patchOwners(uid, dto);
+  patchOwners(
+    @Param('uid', NodeUidPipe) uid: string,
+    @Body() dto: PatchOwnersDto,
+    @CurrentScope() scope: AdminScope,
+  ) {
+    return this.perms.patchOwners(uid, dto, scope);
   }
 
   @Get('user/:username/perm/:permUid')
@@ -133,8 +160,9 @@ export class PermsController {
   userPermDetail(
     @Param('username', UsernamePipe) username: string,
     @Param('permUid', NodeUidPipe) permUid: string,
+    @CurrentScope() scope: AdminScope,
   ) {
-    return this.perms.userPermDetail(username, permUid);
+    return this.perms.userPermDetail(username, permUid, scope);
   }
 
   @Put('user/:username/perm/:permUid')
@@ -142,16 +170,18 @@ export class PermsController {
   userPermRecompute(
     @Param('username', UsernamePipe) username: string,
     @Param('permUid', NodeUidPipe) permUid: string,
+    @CurrentScope() scope: AdminScope,
   ) {
-    return this.perms.userPermDetail(username, permUid);
+    return this.perms.userPermDetail(username, permUid, scope);
   }
 
   @Get('user/:username/perm/:permUid/result')
   userPermResult(
     @Param('username', UsernamePipe) username: string,
     @Param('permUid', NodeUidPipe) permUid: string,
+    @CurrentScope() scope: AdminScope,
   ) {
-    return this.perms.userPermResult(username, permUid);
+    return this.perms.userPermResult(username, permUid, scope);
   }
 }
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { SqlCondition } from '../../common/guards/admin-scope';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import type { Status } from './decision';
@@ -60,6 +61,21 @@ export class PermsRepository {
     }));
   }
 
+  /** The system permissions each node holds with status 1 (sub-admin groups' powers). */
+  async systemPowersOfNodes(
+    nodeIds: number[],
+    manager?: EntityManager,
+  ): Promise<{ nodeId: number; uid: string; name: string }[]> {
+    if (nodeIds.length === 0) return [];
+    const rows: Record<string, unknown>[] = await (manager ?? this.dataSource.manager).query(
+      'SELECT s.node_id, p.uid, p.name FROM perm_node_statuses s INNER JOIN perms p ON p.id = s.perm_id ' +
+        `WHERE p.subject = 'system' AND s.status = 1 AND s.node_id IN (${nodeIds.map(() => '?').join(', ')}) ` +
+        'ORDER BY p.id',
+      nodeIds,
+    );
+    return rows.map((r) => ({ nodeId: Number(r.node_id), uid: String(r.uid), name: String(r.name) }));
+  }
+
   async allNodeStatuses(
     manager: EntityManager,
   ): Promise<{ permId: number; nodeId: number; status: number }[]> {
@@ -117,8 +133,12 @@ export class PermsRepository {
   }
 
   /** `perm/` and the owner-centred lists: ordered by id, paged. */
-  list(filter: PermListFilter, page: { offset: number; pageSize: number }): Promise<[PermEntity[], number]> {
-    const qb = this.repo().createQueryBuilder('p');
+  list(
+    filter: PermListFilter,
+    page: { offset: number; pageSize: number },
+    scope: SqlCondition,
+  ): Promise<[PermEntity[], number]> {
+    const qb = this.repo().createQueryBuilder('p').where(scope.sql, scope.params);
     if (filter.subject) qb.andWhere('p.subject = :subject', { subject: filter.subject });
     if (filter.scope) qb.andWhere('p.scope = :scope', { scope: filter.scope });
     if (filter.name) {

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { ChangeStamps } from '../../common/database/change-stamps';
+import type { AdminScope } from '../../common/guards/admin-scope';
 import { TransactionRunner } from '../../common/database/transaction-runner';
 import { type Page, pageRequest, toPage } from '../../common/pagination/pagination';
 import { queryBool } from '../../common/http/query-params';
@@ -10,7 +11,7 @@ import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
 import { UsersService } from '../accounts/users.service';
 import { AuditService } from '../audit/audit.service';
 import type { NodeRoute } from '../org/node-uid';
-import { uidBaseFromName } from '../org/node-uid';
+import { refForRoute, uidBaseFromName } from '../org/node-uid';
 import { OrgNodeHooks } from '../org/org-node.hooks';
 import { OrgService } from '../org/org.service';
 import type { DecisionSource, Status, UserDecision } from './decision';
@@ -45,6 +46,11 @@ export interface SourceEntry {
   uid: string;
   node_uid: string | null;
   node_subject: string;
+}
+
+/** Sub-admins manage the permissions of the apps they manage; system permissions are never delegated. */
+function managesPerm(scope: AdminScope, perm: { appId: number | null }): boolean {
+  return scope.unrestricted || (perm.appId !== null && scope.managesApp(perm.appId));
 }
 
 function stringParam(query: Record<string, unknown>, key: string): string | undefined {
@@ -90,6 +96,38 @@ export class PermsService implements OnModuleInit {
     });
   }
 
+  // ---- for the admin-scope room ----
+
+  /**
+   * A sub-admin group's system powers: status 1 on the group for each listed system permission, no
+   * assignment for the others. 400 `{"perms": "x not found"}` for anything that is not a system permission.
+   */
+  async setSystemPowersWithin(manager: EntityManager, nodeId: number, permUids: string[]): Promise<void> {
+    const system = (await this.perms.allDefs(manager)).filter((p) => p.subject === 'system');
+    const byUid = new Map(system.map((p) => [p.uid, p]));
+    const unknown = permUids.filter((uid) => !byUid.has(uid) || uid === 'system_oneid_all');
+    if (unknown.length > 0) throw PermissionErrors.systemPermsMissing(unknown);
+    const wanted = new Set(permUids);
+    await this.perms.setStatuses(
+      manager,
+      'node',
+      system.map((p) => ({ permId: p.id, ownerId: nodeId, status: wanted.has(p.uid) ? 1 : 0 })),
+    );
+    await this.stamps.bump(manager, 'perm');
+  }
+
+  /** The system permissions each node holds explicitly (status 1), read inside the caller's transaction. */
+  async systemPowersOf(
+    nodeIds: number[],
+    manager?: EntityManager,
+  ): Promise<Map<number, { uid: string; name: string }[]>> {
+    const result = new Map<number, { uid: string; name: string }[]>(nodeIds.map((id) => [id, []]));
+    for (const row of await this.perms.systemPowersOfNodes(nodeIds, manager)) {
+      result.get(row.nodeId)?.push({ uid: row.uid, name: row.name });
+    }
+    return result;
+  }
+
   // ---- permissions ----
 
   metaSystemPerms(): Promise<{ uid: string; name: string }[]> {
@@ -101,13 +139,24 @@ export class PermsService implements OnModuleInit {
     );
   }
 
-  async list(req: Request, query: Record<string, unknown>): Promise<Page<object>> {
+  /** Sub-admins list the permissions of the apps they manage (system permissions are never delegated). */
+  async list(req: Request, query: Record<string, unknown>, scope: AdminScope): Promise<Page<object>> {
     const ownerSubject = stringParam(query, 'owner_subject') ?? 'all';
     const page = pageRequest(query);
-    const [rows, count] = await this.perms.list(this.filterOf(query, false), page);
+    const [rows, count] = await this.perms.list(
+      this.filterOf(query, false),
+      page,
+      scope.appCondition('p.app_id'),
+    );
     const snapshot = await this.resolver.current();
     const defs = rows.flatMap((r) => snapshot.perms.perms.get(r.id) ?? []);
-    return toPage(req, this.config.baseUrl, page, count, await this.withOwners(snapshot, defs, ownerSubject));
+    return toPage(
+      req,
+      this.config.baseUrl,
+      page,
+      count,
+      await this.withOwners(snapshot, defs, ownerSubject, scope),
+    );
   }
 
   /** PermWithOwner: each permission with its first white- and black-listed owners. */
@@ -115,26 +164,28 @@ export class PermsService implements OnModuleInit {
     snapshot: PermissionSnapshot,
     defs: readonly PermDef[],
     ownerSubject: string,
+    scope: AdminScope,
   ): Promise<(PermResponse & { permit_owners: OwnerList; reject_owners: OwnerList })[]> {
     // Only the users shown need names.
     const names = await this.userNames(
       defs.flatMap((d) =>
-        [1, -1].flatMap((s) => this.explicitUsers(snapshot, d, s as 1 | -1).slice(0, OWNERS_SHOWN)),
+        [1, -1].flatMap((s) => this.explicitUsers(snapshot, d, s as 1 | -1, scope).slice(0, OWNERS_SHOWN)),
       ),
     );
     return defs.map((def) => ({
       ...toPermResponse(def),
-      permit_owners: this.ownerList(snapshot, def, 1, ownerSubject, names),
-      reject_owners: this.ownerList(snapshot, def, -1, ownerSubject, names),
+      permit_owners: this.ownerList(snapshot, def, 1, ownerSubject, names, scope),
+      reject_owners: this.ownerList(snapshot, def, -1, ownerSubject, names, scope),
     }));
   }
 
-  async create(dto: CreatePermDto): Promise<PermResponse> {
+  async create(dto: CreatePermDto, scope: AdminScope): Promise<PermResponse> {
     const base = await uidBaseFromName(dto.name);
     const action = base.replace(/[^a-z0-9-]/g, '').slice(0, 60) || 'perm';
     const created = await this.tx.run(async (manager) => {
       const app = await this.apps.findByUid(dto.scope, manager);
-      if (!app) throw PermissionErrors.scopeNotFound();
+      // An app outside the caller's scope reads as unknown.
+      if (!app || !scope.managesApp(app.id)) throw PermissionErrors.scopeNotFound();
       let uid = `app_${app.uid}_${action}`;
       // §4.7: append 1, 2, … until free; `access` belongs to the access permission.
       for (let n = 1; (await this.perms.uidTaken(uid, manager)) || uid === `app_${app.uid}_access`; n++) {
@@ -162,14 +213,14 @@ export class PermsService implements OnModuleInit {
     return toPermResponse(created);
   }
 
-  async detail(uid: string): Promise<PermResponse> {
-    return toPermResponse(await this.requirePerm(uid));
+  async detail(uid: string, scope: AdminScope): Promise<PermResponse> {
+    return toPermResponse(await this.requirePerm(uid, scope));
   }
 
-  async update(uid: string, dto: UpdatePermDto): Promise<PermResponse> {
+  async update(uid: string, dto: UpdatePermDto, scope: AdminScope): Promise<PermResponse> {
     await this.tx.run(async (manager) => {
       const perm = await this.perms.findByUid(uid, manager);
-      if (!perm) throw PermissionErrors.notFound();
+      if (!perm || !managesPerm(scope, perm)) throw PermissionErrors.notFound();
       if (!perm.editable) throw PermissionErrors.notEditable('permission');
       const changes: { name?: string; remark?: string } = {};
       if (dto.name !== undefined) changes.name = dto.name;
@@ -183,13 +234,13 @@ export class PermsService implements OnModuleInit {
         targetAppId: perm.appId,
       });
     });
-    return this.detail(uid);
+    return this.detail(uid, scope);
   }
 
-  async remove(uid: string): Promise<void> {
+  async remove(uid: string, scope: AdminScope): Promise<void> {
     await this.tx.run(async (manager) => {
       const perm = await this.perms.findByUid(uid, manager);
-      if (!perm) throw PermissionErrors.notFound();
+      if (!perm || !managesPerm(scope, perm)) throw PermissionErrors.notFound();
       if (!perm.editable) throw PermissionErrors.notEditable('permission');
       await this.perms.delete(manager, [perm.id]);
       await this.stamps.bump(manager, 'perm');
@@ -208,7 +259,12 @@ export class PermsService implements OnModuleInit {
    * decided it; with `status`, the owners assigned exactly that status (0 = no assignment); with
    * neither, every explicitly assigned owner.
    */
-  async owners(uid: string, req: Request, query: Record<string, unknown>): Promise<Page<object>> {
+  async owners(
+    uid: string,
+    req: Request,
+    query: Record<string, unknown>,
+    scope: AdminScope,
+  ): Promise<Page<object>> {
     const ownerSubject = stringParam(query, 'owner_subject') ?? 'all';
     const rawStatus = stringParam(query, 'status');
     if (rawStatus !== undefined && !['-1', '0', '1'].includes(rawStatus)) throw PermissionErrors.badStatus();
@@ -217,7 +273,7 @@ export class PermsService implements OnModuleInit {
     const page = pageRequest(query);
     const snapshot = await this.resolver.current();
     const perm = snapshot.perm(uid);
-    if (!perm) throw PermissionErrors.notFound();
+    if (!perm || !managesPerm(scope, perm)) throw PermissionErrors.notFound();
     const assignments = snapshot.perms.assignmentsOf(perm.id);
 
     const rows: { kind: 'user' | 'node'; id: number }[] = [];
@@ -234,11 +290,17 @@ export class PermsService implements OnModuleInit {
             (value === undefined || snapshot.decideUser(id, perm).value === value),
         );
       }
-      rows.push(...ids.sort((a, b) => a - b).map((id) => ({ kind: 'user' as const, id })));
+      rows.push(
+        ...ids
+          .filter((id) => scope.managesUser(id))
+          .sort((a, b) => a - b)
+          .map((id) => ({ kind: 'user' as const, id })),
+      );
     }
     if (ownerSubject !== 'user') {
       const nodes = [...snapshot.org.nodes.values()]
         .filter((n) => ownerSubject === 'all' || nodeSubject(n) === ownerSubject)
+        .filter((n) => scope.managesNode(n.id))
         .filter((n) => {
           const own = assignments.nodeStatus.get(n.id) ?? 0;
           if (status !== undefined && own !== status) return false;
@@ -282,23 +344,26 @@ export class PermsService implements OnModuleInit {
   }
 
   /** `clean` first drops every assignment; then the listed owners get their statuses. One transaction. */
-  async patchOwners(uid: string, dto: PatchOwnersDto): Promise<object> {
+  /** Sub-admins assign only to owners they manage; `clean` then resets only those owners. */
+  async patchOwners(uid: string, dto: PatchOwnersDto, scope: AdminScope): Promise<object> {
     const userItems = dto.user_perm_status ?? [];
     const nodeItems = dto.node_perm_status ?? [];
     await this.tx.run(async (manager) => {
       const perm = await this.perms.findByUid(uid, manager);
-      if (!perm) throw PermissionErrors.notFound();
+      if (!perm || !managesPerm(scope, perm)) throw PermissionErrors.notFound();
       const userIds = await this.userIdsByUsername(
         manager,
         'user_perm_status',
         userItems.map((i) => i.uid),
+        scope,
       );
       const nodeIds = await this.nodeIdsByNodeUid(
         manager,
         'node_perm_status',
         nodeItems.map((i) => i.uid),
+        scope,
       );
-      if (dto.clean) await this.perms.clear(manager, perm.id);
+      if (dto.clean) await this.cleanWithin(manager, perm.id, scope);
       await this.perms.setStatuses(
         manager,
         'user',
@@ -332,10 +397,15 @@ export class PermsService implements OnModuleInit {
     username: string,
     req: Request,
     query: Record<string, unknown>,
+    scope: AdminScope,
   ): Promise<Page<UserPermRow>> {
-    const user = await this.users.requireLiveByUsername(username);
+    const user = await this.users.requireManagedByUsername(username, scope);
     const page = pageRequest(query);
-    const [rows, count] = await this.perms.list(this.filterOf(query, true), page);
+    const [rows, count] = await this.perms.list(
+      this.filterOf(query, true),
+      page,
+      scope.appCondition('p.app_id'),
+    );
     const snapshot = await this.resolver.current();
     const results = rows.flatMap((r) => {
       const def = snapshot.perms.perms.get(r.id);
@@ -344,10 +414,10 @@ export class PermsService implements OnModuleInit {
     return toPage(req, this.config.baseUrl, page, count, results);
   }
 
-  async patchUserPerms(username: string, dto: PatchOwnerPermsDto): Promise<UserPermRow[]> {
+  async patchUserPerms(username: string, dto: PatchOwnerPermsDto, scope: AdminScope): Promise<UserPermRow[]> {
     const userId = await this.tx.run(async (manager) => {
-      const user = await this.users.requireLiveByUsername(username, manager);
-      const changes = await this.statusChanges(manager, user.id, dto);
+      const user = await this.users.requireManagedByUsername(username, scope, manager);
+      const changes = await this.statusChanges(manager, user.id, dto, scope);
       await this.perms.setStatuses(manager, 'user', changes);
       await this.stamps.bump(manager, 'perm');
       await this.audit.record(manager, {
@@ -368,10 +438,15 @@ export class PermsService implements OnModuleInit {
     uid: string,
     req: Request,
     query: Record<string, unknown>,
+    scope: AdminScope,
   ): Promise<Page<object>> {
-    const node = await this.org.requireRouteNode(route, uid);
+    const node = await this.org.requireManagedNode(refForRoute(route, uid), scope);
     const page = pageRequest(query);
-    const [rows, count] = await this.perms.list(this.filterOf(query, true), page);
+    const [rows, count] = await this.perms.list(
+      this.filterOf(query, true),
+      page,
+      scope.appCondition('p.app_id'),
+    );
     const snapshot = await this.resolver.current();
     const results = rows.flatMap((r) => {
       const def = snapshot.perms.perms.get(r.id);
@@ -380,10 +455,15 @@ export class PermsService implements OnModuleInit {
     return toPage(req, this.config.baseUrl, page, count, results);
   }
 
-  async patchNodePerms(route: NodeRoute, uid: string, dto: PatchOwnerPermsDto): Promise<object[]> {
+  async patchNodePerms(
+    route: NodeRoute,
+    uid: string,
+    dto: PatchOwnerPermsDto,
+    scope: AdminScope,
+  ): Promise<object[]> {
     const nodeId = await this.tx.run(async (manager) => {
-      const node = await this.org.requireRouteNode(route, uid, manager);
-      const changes = await this.statusChanges(manager, node.id, dto);
+      const node = await this.org.requireManagedNode(refForRoute(route, uid), scope, manager);
+      const changes = await this.statusChanges(manager, node.id, dto, scope);
       await this.perms.setStatuses(manager, 'node', changes);
       await this.stamps.bump(manager, 'perm');
       await this.audit.record(manager, {
@@ -400,22 +480,26 @@ export class PermsService implements OnModuleInit {
   // ---- one explained decision ----
 
   /** UserPermDetail: the user's values for one permission and what decided them. */
-  async userPermDetail(username: string, permUid: string): Promise<UserPermRow & { source: SourceEntry[] }> {
-    const { user, perm, decision, snapshot } = await this.decisionOf(username, permUid);
+  async userPermDetail(
+    username: string,
+    permUid: string,
+    scope: AdminScope,
+  ): Promise<UserPermRow & { source: SourceEntry[] }> {
+    const { user, perm, decision, snapshot } = await this.decisionOf(username, permUid, scope);
     const names = new Map([[user.id, { username: user.username, name: user.name }]]);
     return { ...this.userPermRow(perm, decision), source: this.sources(snapshot, decision.sources, names) };
   }
 
-  async userPermResult(username: string, permUid: string): Promise<UserPermRow> {
-    const { perm, decision } = await this.decisionOf(username, permUid);
+  async userPermResult(username: string, permUid: string, scope: AdminScope): Promise<UserPermRow> {
+    const { perm, decision } = await this.decisionOf(username, permUid, scope);
     return this.userPermRow(perm, decision);
   }
 
-  private async decisionOf(username: string, permUid: string) {
-    const user = await this.users.requireLiveByUsername(username);
+  private async decisionOf(username: string, permUid: string, scope: AdminScope) {
+    const user = await this.users.requireManagedByUsername(username, scope);
     const snapshot = await this.resolver.current();
     const perm = snapshot.perm(permUid);
-    if (!perm) throw PermissionErrors.notFound();
+    if (!perm || !managesPerm(scope, perm)) throw PermissionErrors.notFound();
     return { user, perm, snapshot, decision: snapshot.decideUser(user.id, perm) };
   }
 
@@ -448,10 +532,34 @@ export class PermsService implements OnModuleInit {
     };
   }
 
-  private async requirePerm(uid: string): Promise<PermDef> {
+  private async requirePerm(uid: string, scope: AdminScope): Promise<PermDef> {
     const perm = (await this.resolver.current()).perm(uid);
-    if (!perm) throw PermissionErrors.notFound();
+    if (!perm || !managesPerm(scope, perm)) throw PermissionErrors.notFound();
     return perm;
+  }
+
+  /** `clean`: every assignment of the permission back to 0, only among the owners the caller manages. */
+  private async cleanWithin(manager: EntityManager, permId: number, scope: AdminScope): Promise<void> {
+    if (scope.unrestricted) {
+      await this.perms.clear(manager, permId);
+      return;
+    }
+    const snapshot = await this.resolver.current();
+    const assignments = snapshot.perms.assignmentsOf(permId);
+    await this.perms.setStatuses(
+      manager,
+      'user',
+      [...assignments.userStatus.keys()]
+        .filter((id) => scope.managesUser(id))
+        .map((ownerId) => ({ permId, ownerId, status: 0 })),
+    );
+    await this.perms.setStatuses(
+      manager,
+      'node',
+      [...assignments.nodeStatus.keys()]
+        .filter((id) => scope.managesNode(id))
+        .map((ownerId) => ({ permId, ownerId, status: 0 })),
+    );
   }
 
   /** The listed permissions must all exist: otherwise 400 naming them, and nothing is written. */
@@ -459,15 +567,19 @@ export class PermsService implements OnModuleInit {
     manager: EntityManager,
     ownerId: number,
     dto: PatchOwnerPermsDto,
+    scope: AdminScope,
   ): Promise<StatusChange[]> {
     const changes: StatusChange[] = [];
     const missing: string[] = [];
+    const foreign: string[] = [];
     for (const item of dto.perm_statuses) {
       const perm = await this.perms.findByUid(item.uid, manager);
       if (!perm) missing.push(item.uid);
+      else if (!managesPerm(scope, perm)) foreign.push(item.uid);
       else changes.push({ permId: perm.id, ownerId, status: item.status });
     }
     if (missing.length > 0) throw PermissionErrors.permsMissing(missing);
+    if (foreign.length > 0) throw PermissionErrors.permsOutOfScope(foreign);
     return changes;
   }
 
@@ -485,9 +597,13 @@ export class PermsService implements OnModuleInit {
     manager: EntityManager,
     field: string,
     usernames: string[],
+    scope: AdminScope,
   ): Promise<Map<string, number>> {
     const unique = [...new Set(usernames)];
-    const found = await this.users.findLiveByUsernames(unique, manager);
+    // Users outside the caller's scope read as unknown: `invalid uid`.
+    const found = (await this.users.findLiveByUsernames(unique, manager)).filter((u) =>
+      scope.managesUser(u.id),
+    );
     const byName = new Map(found.map((u) => [u.username, u.id]));
     const missing = unique.filter((u) => !byName.has(u));
     if (missing.length > 0) throw PermissionErrors.invalidOwners(field, missing);
@@ -498,13 +614,14 @@ export class PermsService implements OnModuleInit {
     manager: EntityManager,
     field: string,
     nodeUids: string[],
+    scope: AdminScope,
   ): Promise<Map<string, number>> {
     const unique = [...new Set(nodeUids)];
     const found = new Map<string, number>();
     const missing: string[] = [];
     for (const nodeUid of unique) {
       const node = await this.org.findByNodeUid(nodeUid, manager);
-      if (node) found.set(nodeUid, node.id);
+      if (node && scope.managesNode(node.id)) found.set(nodeUid, node.id);
       else missing.push(nodeUid);
     }
     if (missing.length > 0) throw PermissionErrors.invalidOwners(field, missing);
@@ -517,10 +634,15 @@ export class PermsService implements OnModuleInit {
     return new Map(users.map((u) => [u.id, { username: u.username, name: u.name }]));
   }
 
-  private explicitUsers(snapshot: PermissionSnapshot, perm: PermDef, status: 1 | -1): number[] {
+  private explicitUsers(
+    snapshot: PermissionSnapshot,
+    perm: PermDef,
+    status: 1 | -1,
+    scope: AdminScope,
+  ): number[] {
     const statuses = snapshot.perms.assignmentsOf(perm.id).userStatus;
     return [...statuses]
-      .filter(([, s]) => s === status)
+      .filter(([id, s]) => s === status && scope.managesUser(id))
       .map(([id]) => id)
       .sort((a, b) => a - b);
   }
@@ -531,13 +653,16 @@ export class PermsService implements OnModuleInit {
     status: 1 | -1,
     ownerSubject: string,
     names: Map<number, { username: string; name: string }>,
+    scope: AdminScope,
   ): OwnerList {
     const users =
-      ownerSubject === 'all' || ownerSubject === 'user' ? this.explicitUsers(snapshot, perm, status) : [];
+      ownerSubject === 'all' || ownerSubject === 'user'
+        ? this.explicitUsers(snapshot, perm, status, scope)
+        : [];
     const nodes: OwnerResponse[] = [];
     if (ownerSubject !== 'user') {
       const ids = [...snapshot.perms.assignmentsOf(perm.id).nodeStatus]
-        .filter(([, s]) => s === status)
+        .filter(([id, s]) => s === status && scope.managesNode(id))
         .map(([id]) => id)
         .sort((a, b) => a - b);
       for (const id of ids) {

@@ -46,6 +46,9 @@ export class UserProfileResponseDto {
   @ApiProperty() remark!: string;
   @ApiProperty({ type: [Object] }) depts!: { uid: string; name: string }[];
   @ApiProperty({ type: [String] }) visible_fields!: string[];
+  @ApiProperty({ type: [String], enum: ['admin', 'manager'] }) roles!: string[];
+  @ApiProperty({ type: [String], description: 'System permissions held (every one for admins)' })
+  powers!: string[];
 }
 
 export class UserPageDto {

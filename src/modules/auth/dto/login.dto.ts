@@ -37,6 +37,8 @@ export class UserWithPermDto {
   @ApiProperty() has_password!: boolean;
   @ApiProperty({ type: [String], description: 'uids of the permissions the user holds' }) perms!: string[];
   @ApiProperty({ type: [String], enum: ['admin', 'manager'] }) roles!: string[];
+  @ApiProperty({ type: [String], description: 'System permissions held (every one for admins)' })
+  powers!: string[];
 }
 
 export class UserWithPermWithTokenDto extends UserWithPermDto {

@@ -1,3 +1,5 @@
+import { Type } from 'class-transformer';
+import { IsObject, IsOptional, ValidateNested } from 'class-validator';
 import { ChoiceField, IntField, StringField, StringListField } from '../../../common/validation/fields';
 
 const MAX_LIST = 10_000;
@@ -17,15 +19,43 @@ export class NodeFieldsDto {
   user_scope?: string[];
 }
 
-export class CreateNodeDto extends NodeFieldsDto {
+/** ManagerGroup (contract §2): what a sub-admin group manages and the system powers it holds. */
+export class ManagerGroupInputDto {
+  @StringListField({ maxItems: 1000, itemMax: 80, description: 'scope 2: node uids (d_…/g_…)' })
+  nodes?: string[];
+
+  @StringListField({ maxItems: 1000, itemMax: 64, description: 'scope 2: usernames' })
+  users?: string[];
+
+  @StringListField({ maxItems: 1000, itemMax: 64, description: 'app uids' })
+  apps?: string[];
+
+  @StringListField({ maxItems: 20, itemMax: 64, description: 'system permission uids' })
+  perms?: string[];
+
+  @IntField({ min: 1, max: 2, description: "1 the members' own nodes, 2 the listed nodes and users" })
+  scope_subject?: number;
+}
+
+/** Shared by create and update: only sub-admin groups (children of `g_manager`) read it. */
+class ExtensibleNodeDto extends NodeFieldsDto {
+  @IsOptional()
+  @IsObject({ message: 'Must be an object.' })
+  @ValidateNested()
+  @Type(() => ManagerGroupInputDto)
+  manager_group?: ManagerGroupInputDto;
+}
+
+export class CreateNodeDto extends ExtensibleNodeDto {
   @StringField({ max: 64, pattern: /^[a-z0-9]+$/, patternMessage: 'Only lowercase letters and digits.' })
   uid?: string;
 
-  @StringField({ required: true, max: 255, min: 1 })
-  name!: string;
+  /** Required, except for a sub-admin group, which gets 8 random letters. */
+  @StringField({ max: 255 })
+  name?: string;
 }
 
-export class UpdateNodeDto extends NodeFieldsDto {
+export class UpdateNodeDto extends ExtensibleNodeDto {
   /** Immutable; accepted only when it equals the current uid (clients send whole objects back). */
   @StringField({ max: 80 })
   uid?: string;
