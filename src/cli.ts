@@ -129,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
       await users.resetPasswordFromCli(username, password);
       console.log(`Password of "${username}" changed; its sessions have ended.`);
     } else {
-      await app.get(AuthService).unlock(username);
+      await app.get(AuthService).unlock(username, UNRESTRICTED_SCOPE);
       console.log(`"${username}" is unlocked.`);
     }
     if (generated) console.log(`Password: ${password}\n(shown once; change it after signing in)`);

@@ -247,6 +247,9 @@ describe('sub-admin scope', () => {
       ['scope1', 'get', () => `user/${u('inX')()}/perm/app_${other}_access/`, null, 404],
       ['scope1', 'get', () => `user/${u('inX')()}/perm/app_${mine}_access/`, null, 200],
       ['scope1', 'get', () => 'meta/perm/', null, 403],
+      ['scope1', 'post', () => `user/${u('inY')()}/unlock/`, null, 404],
+      ['scope1', 'post', () => `user/${u('inX')()}/unlock/`, null, 200],
+      ['scope1', 'post', () => 'user/admin/unlock/', null, 404],
       // CSV
       ['scope1', 'post', () => 'migration/user/csv/export/', () => ({ user_uids: [u('inY')()] }), 404],
       ['scope1', 'post', () => 'migration/user/csv/export/', () => ({ user_uids: [u('inX')()] }), 200],

@@ -7,7 +7,13 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { AdminOnly, CurrentPrincipal, Public } from '../../common/decorators/auth.decorators';
+import {
+  CurrentPrincipal,
+  CurrentScope,
+  ManagerAccess,
+  Public,
+} from '../../common/decorators/auth.decorators';
+import type { AdminScope } from '../../common/guards/admin-scope';
 import type { Principal } from '../../common/guards/principal';
 import { apiPaths } from '../../common/http/api-paths';
 import { UsernamePipe } from '../../common/pipes/path-params.pipe';
@@ -81,13 +87,16 @@ export class AuthController {
     });
   }
 
-  @AdminOnly()
+  @ManagerAccess()
   @Post('user/:username/unlock')
   @HttpCode(200)
   @ApiBearerAuth('Token')
   @ApiOperation({ summary: 'Clear failed-login counters and any lock on an account' })
-  async unlock(@Param('username', UsernamePipe) username: string): Promise<object> {
-    await this.auth.unlock(username);
+  async unlock(
+    @Param('username', UsernamePipe) username: string,
+    @CurrentScope() scope: AdminScope,
+  ): Promise<object> {
+    await this.auth.unlock(username, scope);
     return {};
   }
 }

@@ -5,6 +5,7 @@ import { sha256Hex } from '../../common/crypto/secrets';
 import { TransactionRunner } from '../../common/database/transaction-runner';
 import { CommonErrors } from '../../common/errors/domain-error';
 import { Metrics } from '../../common/metrics/metrics.service';
+import type { AdminScope } from '../../common/guards/admin-scope';
 import type { Principal, Role } from '../../common/guards/principal';
 import { AdminScopeLink } from '../accounts/admin-scope.link';
 import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
@@ -138,9 +139,10 @@ export class AuthService implements OnModuleInit {
     return body;
   }
 
-  async unlock(username: string): Promise<void> {
+  /** Sub-admins unlock the accounts they manage; any other reads as not found. */
+  async unlock(username: string, scope: AdminScope): Promise<void> {
     const user = await this.users.findLoginCandidate('username', username);
-    if (!user) throw CommonErrors.notFound();
+    if (!user || !scope.managesUser(user.id)) throw CommonErrors.notFound();
     await this.tx.run(async (manager) => {
       await this.throttle.clearWithin(manager, accountKey(user.id));
       await this.audit.record(manager, {
