@@ -471,6 +471,49 @@ describe('audit log', () => {
     });
     expect(entry.detail).toContain('Method: \nDATA: ');
   });
+
+  it('counts up to 10,000 matches and pages many and few matches newest first', async () => {
+    const audit = t.app.get(AuditService);
+    const tx = t.app.get(TransactionRunner);
+    // 10,050 entries in five moments, so order is by time first and id second.
+    for (let batch = 0; batch < 5; batch++) {
+      t.advanceClock(1000);
+      await requestContext.exit(() =>
+        tx.run((manager) =>
+          audit.recordMany(
+            manager,
+            Array.from({ length: 2010 }, (_, i) => ({
+              subject: 'perm_assign' as const,
+              summary: `bulkcap b${batch} n${i}`,
+            })),
+          ),
+        ),
+      );
+    }
+    const many = (await t.http.get(`${API}/log/?summary=bulkcap&page_size=100`).set(admin).expect(200))
+      .body as LogPage & { count_capped: boolean };
+    expect([many.count, many.count_capped]).toEqual([10_000, true]);
+    expect(many.results[0].summary).toBe('bulkcap b4 n2009');
+    expect(many.results[99].summary).toBe('bulkcap b4 n1910');
+    const last = (
+      await t.http.get(`${API}/log/?summary=bulkcap&page_size=100&page=100`).set(admin).expect(200)
+    ).body as LogPage;
+    expect(last.next).toBeNull();
+    await t.http.get(`${API}/log/?summary=bulkcap&page_size=100&page=101`).set(admin).expect(404);
+    // Few matches take the other path and keep the same order.
+    const few = (
+      await t.http.get(`${API}/log/?summary=bulkcap b3 n20&page_size=5&page=2`).set(admin).expect(200)
+    ).body as LogPage & { count_capped: boolean };
+    // n20, n200…n209 and n2000…n2009 match.
+    expect([few.count, few.count_capped]).toEqual([21, false]);
+    expect(few.results.map((r) => r.summary)).toEqual([
+      'bulkcap b3 n2004',
+      'bulkcap b3 n2003',
+      'bulkcap b3 n2002',
+      'bulkcap b3 n2001',
+      'bulkcap b3 n2000',
+    ]);
+  });
 });
 
 /** Each of these runs its own app with other settings. */

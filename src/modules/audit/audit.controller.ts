@@ -7,8 +7,7 @@ import type { AdminScope } from '../../common/guards/admin-scope';
 import { apiPaths } from '../../common/http/api-paths';
 import { auditCsv } from './audit-csv';
 import { AuditErrors } from './audit.errors';
-import { AuditService, type LiteLogDto, type LogDto } from './audit.service';
-import type { Page } from '../../common/pagination/pagination';
+import { AuditService, type LogDto, type LogPage } from './audit.service';
 
 /**
  * `log/`, `log/{uuid}`, `meta/log/` (contract §3.9) and the CSV export. Readers need the log permission
@@ -31,7 +30,7 @@ export class AuditController {
     @Req() req: Request,
     @Query() query: Record<string, unknown>,
     @CurrentScope() scope: AdminScope,
-  ): Promise<Page<LiteLogDto>> {
+  ): Promise<LogPage> {
     return this.audit.list(req, query, scope);
   }
 

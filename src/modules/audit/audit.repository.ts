@@ -18,6 +18,11 @@ const ALL_COLUMNS =
 /** More matching actor snapshots than this and the `user` filter searches the log itself. */
 const MAX_ACTOR_MATCHES = 1000;
 const PURGE_BATCH = 5000;
+const INSERT_CHUNK = 1000;
+/** `log/` counts matches up to this many and says so (`count_capped`); pages stop there too. */
+export const COUNT_CAP = 10_000;
+/** Up to this many matches are fetched by id and sorted in memory rather than read newest first. */
+const SPARSE_MATCHES = 2_000;
 
 export interface StoredEntry extends AuditRow {
   id: number;
@@ -37,14 +42,17 @@ function likeContains(needle: string): string {
 export class AuditRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** Multi-row INSERTs, in chunks that stay under SQLite's bound-parameter limit (18 per row). */
   async insert(manager: EntityManager, rows: AuditRow[]): Promise<void> {
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(AuditEntryEntity)
-      .values(rows)
-      .updateEntity(false)
-      .execute();
+    for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(AuditEntryEntity)
+        .values(rows.slice(start, start + INSERT_CHUNK))
+        .updateEntity(false)
+        .execute();
+    }
   }
 
   /** Notes actor snapshots for the `user` filter; a known one is left alone (no error, no write). */
@@ -59,23 +67,53 @@ export class AuditRepository {
       .execute();
   }
 
-  async page(filter: AuditFilter, scope: AdminScope, page: PageRequest): Promise<[StoredEntry[], number]> {
+  /**
+   * A page, newest first, and how many entries match, counted up to COUNT_CAP (counting every match of
+   * a broad filter over millions of rows would cost more than the page; the CSV export has them all).
+   * Few matches are fetched by the filter's own index and sorted here; many are read newest first.
+   */
+  async page(
+    filter: AuditFilter,
+    scope: AdminScope,
+    page: PageRequest,
+  ): Promise<{ rows: StoredEntry[]; count: number; capped: boolean }> {
     const where = await this.where(filter, scope);
-    if (!where) return [[], 0];
+    if (!where) return { rows: [], count: 0, capped: false };
     const [{ n }] = await this.dataSource.query<{ n: number | string }[]>(
-      `SELECT COUNT(*) AS n FROM audit_log e WHERE ${where.sql}`,
-      where.params,
+      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM audit_log e WHERE ${where.sql} LIMIT ?) m`,
+      [...where.params, COUNT_CAP + 1],
     );
-    const count = Number(n);
-    if (count === 0 || page.offset >= count) return [[], count];
-    // Late row lookup: the page's ids come from the index alone, then only those rows are read.
+    const capped = Number(n) > COUNT_CAP;
+    const count = Math.min(Number(n), COUNT_CAP);
+    if (count === 0 || page.offset >= count) return { rows: [], count, capped };
+    let ids: number[];
+    if (count <= SPARSE_MATCHES) {
+      // No ORDER BY: the optimizer picks the index that serves the filter instead of walking the
+      // time index backwards past every non-matching entry.
+      const matches = await this.dataSource.query<{ id: number | string; created_at: unknown }[]>(
+        `SELECT e.id, e.created_at FROM audit_log e WHERE ${where.sql}`,
+        where.params,
+      );
+      ids = matches
+        .map((m) => ({ id: Number(m.id), at: toDate(m.created_at).getTime() }))
+        .sort((a, b) => b.at - a.at || b.id - a.id)
+        .slice(page.offset, page.offset + page.pageSize)
+        .map((m) => m.id);
+    } else {
+      // Late row lookup: the page's ids come from the index alone, then only those rows are read.
+      const found = await this.dataSource.query<{ id: number | string }[]>(
+        `SELECT e.id FROM audit_log e WHERE ${where.sql} ORDER BY e.created_at DESC, e.id DESC LIMIT ? OFFSET ?`,
+        [...where.params, page.pageSize, page.offset],
+      );
+      ids = found.map((r) => Number(r.id));
+    }
+    if (ids.length === 0) return { rows: [], count, capped };
     const rows = await this.dataSource.query<Record<string, unknown>[]>(
-      `SELECT ${LIST_COLUMNS} FROM audit_log e JOIN (SELECT e.id FROM audit_log e WHERE ${where.sql} ` +
-        'ORDER BY e.created_at DESC, e.id DESC LIMIT ? OFFSET ?) p ON p.id = e.id ' +
+      `SELECT ${LIST_COLUMNS} FROM audit_log e WHERE e.id IN (${ids.map(() => '?').join(', ')}) ` +
         'ORDER BY e.created_at DESC, e.id DESC',
-      [...where.params, page.pageSize, page.offset],
+      ids,
     );
-    return [rows.map(toStored), count];
+    return { rows: rows.map(toStored), count, capped };
   }
 
   async findByUuid(uuid: string, scope: AdminScope): Promise<StoredEntry | null> {

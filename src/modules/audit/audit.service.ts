@@ -69,6 +69,9 @@ const UNKNOWN_USER = { username: 'unknown', name: 'unknown' };
  * entry commit or roll back together; the request's actor, client IP, agent, method, path, masked body
  * and id come from the request context.
  */
+/** The contract's page plus whether `count` reached the cap. */
+export type LogPage = Page<LiteLogDto> & { count_capped: boolean };
+
 @Injectable()
 export class AuditService implements OnApplicationBootstrap {
   private readonly enabled: boolean;
@@ -146,17 +149,21 @@ export class AuditService implements OnApplicationBootstrap {
     return parseAuditFilter(query, this.filterClock());
   }
 
-  async list(req: Request, query: Record<string, unknown>, scope: AdminScope): Promise<Page<LiteLogDto>> {
+  /** `log/`: LiteLog, newest first; `count` stops at COUNT_CAP and `count_capped` says when it did. */
+  async list(req: Request, query: Record<string, unknown>, scope: AdminScope): Promise<LogPage> {
     const filter = this.filterOf(query);
     const page = pageRequest(query);
-    const [rows, count] = await this.entries.page(filter, scope, page);
-    return toPage(
-      req,
-      this.config.baseUrl,
-      page,
-      count,
-      rows.map((row) => this.toLite(row)),
-    );
+    const { rows, count, capped } = await this.entries.page(filter, scope, page);
+    return {
+      ...toPage(
+        req,
+        this.config.baseUrl,
+        page,
+        count,
+        rows.map((row) => this.toLite(row)),
+      ),
+      count_capped: capped,
+    };
   }
 
   async detail(uuid: string, scope: AdminScope): Promise<LogDto> {
