@@ -472,6 +472,21 @@ describe('audit log', () => {
     expect(entry.detail).toContain('Method: \nDATA: ');
   });
 
+  it('finds an actor by name even when its first audited write rolled back', async () => {
+    const audit = t.app.get(AuditService);
+    const tx = t.app.get(TransactionRunner);
+    const ghost = { userId: null, username: 'ghostwriter', name: '幽灵' };
+    await expect(
+      tx.run(async (manager) => {
+        await audit.record(manager, { subject: 'config', summary: 'rolled back', actor: ghost });
+        throw new Error('the write fails after its entry');
+      }),
+    ).rejects.toThrow('the write fails');
+    await tx.run((manager) => audit.record(manager, { subject: 'config', summary: 'kept', actor: ghost }));
+    const found = await logs('&user=幽灵');
+    expect(found.results.map((r) => r.summary)).toEqual(['kept']);
+  });
+
   it('counts up to 10,000 matches and pages many and few matches newest first', async () => {
     const audit = t.app.get(AuditService);
     const tx = t.app.get(TransactionRunner);

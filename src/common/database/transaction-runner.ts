@@ -16,11 +16,38 @@ export class TransactionRunner {
     this.serialize = dataSource.options.type === 'better-sqlite3';
   }
 
+  /** What to do once a unit of work has committed, by the manager it ran with. */
+  private readonly committed = new WeakMap<EntityManager, (() => void)[]>();
+
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (!this.serialize) return this.dataSource.transaction(work);
-    const result = this.tail.then(() => this.dataSource.transaction(work));
+    if (!this.serialize) return this.unit(work);
+    const result = this.tail.then(() => this.unit(work));
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Runs `then` after the unit of work that `manager` belongs to commits, and never if it rolls back:
+   * for in-process caches that must not remember what the database forgot.
+   */
+  afterCommit(manager: EntityManager, then: () => void): void {
+    const list = this.committed.get(manager);
+    if (list) list.push(then);
+    else this.committed.set(manager, [then]);
+  }
+
+  private async unit<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const ran: { manager?: EntityManager } = {};
+    try {
+      const result = await this.dataSource.transaction((manager) => {
+        ran.manager = manager;
+        return work(manager);
+      });
+      for (const then of (ran.manager && this.committed.get(ran.manager)) ?? []) then();
+      return result;
+    } finally {
+      if (ran.manager) this.committed.delete(ran.manager);
+    }
   }
 }
 

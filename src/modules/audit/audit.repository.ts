@@ -19,6 +19,12 @@ const ALL_COLUMNS =
 const MAX_ACTOR_MATCHES = 1000;
 const PURGE_BATCH = 5000;
 const INSERT_CHUNK = 1000;
+const INSERT_COLUMNS =
+  'uuid, created_at, subject, summary, actor_user_id, actor_username, actor_name, target_user_id, ' +
+  'target_node_id, target_app_id, ip, user_agent, os, browser, method, path, body, request_id';
+const INSERT_ROW = `(${INSERT_COLUMNS.split(',')
+  .map(() => '?')
+  .join(', ')})`;
 /** `log/` counts matches up to this many and says so (`count_capped`); pages stop there too. */
 export const COUNT_CAP = 10_000;
 /** Up to this many matches are fetched by id and sorted in memory rather than read newest first. */
@@ -42,16 +48,40 @@ function likeContains(needle: string): string {
 export class AuditRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Multi-row INSERTs, in chunks that stay under SQLite's bound-parameter limit (18 per row). */
+  /**
+   * Multi-row INSERTs with bound parameters (one cached statement per row count on every write path),
+   * in chunks that stay under SQLite's bound-parameter limit.
+   */
   async insert(manager: EntityManager, rows: AuditRow[]): Promise<void> {
     for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(AuditEntryEntity)
-        .values(rows.slice(start, start + INSERT_CHUNK))
-        .updateEntity(false)
-        .execute();
+      const chunk = rows.slice(start, start + INSERT_CHUNK);
+      const params: unknown[] = [];
+      for (const row of chunk) {
+        params.push(
+          row.uuid,
+          datetimeParameter(this.dataSource, row.createdAt),
+          row.subject,
+          row.summary,
+          row.actorUserId,
+          row.actorUsername,
+          row.actorName,
+          row.targetUserId,
+          row.targetNodeId,
+          row.targetAppId,
+          row.ip,
+          row.userAgent,
+          row.os,
+          row.browser,
+          row.method,
+          row.path,
+          row.body,
+          row.requestId,
+        );
+      }
+      await manager.query(
+        `INSERT INTO audit_log (${INSERT_COLUMNS}) VALUES ${chunk.map(() => INSERT_ROW).join(', ')}`,
+        params,
+      );
     }
   }
 

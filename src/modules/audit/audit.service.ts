@@ -72,9 +72,14 @@ const UNKNOWN_USER = { username: 'unknown', name: 'unknown' };
 /** The contract's page plus whether `count` reached the cap. */
 export type LogPage = Page<LiteLogDto> & { count_capped: boolean };
 
+/** Bound on the noted-actor memory; past it the set starts over (the insert is idempotent). */
+const NOTED_ACTORS_MAX = 50_000;
+
 @Injectable()
 export class AuditService implements OnApplicationBootstrap {
   private readonly enabled: boolean;
+  /** Actor snapshots this process has seen committed to audit_actors. */
+  private readonly notedActors = new Set<string>();
 
   constructor(
     private readonly entries: AuditRepository,
@@ -140,7 +145,19 @@ export class AuditService implements OnApplicationBootstrap {
       };
     });
     await this.entries.insert(manager, rows);
-    if (actors.size > 0) await this.entries.noteActors(manager, [...actors.values()]);
+    // Each actor snapshot is noted once; a process that has noted one skips the write from then on.
+    const fresh = [...actors].filter(([key]) => !this.notedActors.has(key));
+    if (fresh.length > 0) {
+      await this.entries.noteActors(
+        manager,
+        fresh.map(([, actor]) => actor),
+      );
+      // Remembered only once the writing transaction commits: a rollback takes the row with it.
+      this.tx.afterCommit(manager, () => {
+        if (this.notedActors.size >= NOTED_ACTORS_MAX) this.notedActors.clear();
+        for (const [key] of fresh) this.notedActors.add(key);
+      });
+    }
   }
 
   // ---- reading (log/, log/{uuid}, meta/log/, export) ----
