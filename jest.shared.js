@@ -11,6 +11,10 @@ const esmPackages = [
   'peek-readable',
   '@tokenizer',
   'uint8array-extras',
+  'oidc-provider',
+  'jose',
+  'koa',
+  '@koa',
 ];
 
 module.exports = {

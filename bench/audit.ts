@@ -74,8 +74,8 @@ async function patchRound(
 }
 
 async function writeCost(): Promise<{ ratio: number; audited: number; unaudited: number }> {
-  const seconds = envNumber('AUDIT_BENCH_ROUND_S', 5, false);
-  const rounds = envNumber('AUDIT_BENCH_ROUNDS', 3, true);
+  const seconds = envNumber('AUDIT_BENCH_ROUND_S', 3, false);
+  const rounds = envNumber('AUDIT_BENCH_ROUNDS', 7, true);
   const concurrency = envNumber('AUDIT_BENCH_CONCURRENCY', 8, true);
   const on = new BenchServer({ AUDIT_ENABLED: 'true' });
   const off = new BenchServer({ AUDIT_ENABLED: 'false' });
@@ -93,14 +93,17 @@ async function writeCost(): Promise<{ ratio: number; audited: number; unaudited:
       rates.off.push(await patchRound(off, tokens[1], seconds, concurrency));
       rates.on.push(await patchRound(on, tokens[0], seconds, concurrency));
     }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const audited = mean(rates.on);
-    const unaudited = mean(rates.off);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const audited = median(rates.on);
+    const unaudited = median(rates.off);
+    // Each round pairs an unaudited run with the audited run right after it; the median pair ratio
+    // shrugs off a load spike from elsewhere on the machine, which a ratio of means does not.
+    const ratio = median(rates.on.map((on, i) => on / rates.off[i]));
     console.log(
-      `PATCH user/ (SQLite, ${concurrency} in flight, ${rounds}x${seconds}s each): audited ${round1(audited)}/s, ` +
-        `audit off ${round1(unaudited)}/s, rounds on ${rates.on.map(round1).join(' ')} / off ${rates.off.map(round1).join(' ')}`,
+      `PATCH user/ (SQLite, ${concurrency} in flight, ${rounds}x${seconds}s each, medians): audited ` +
+        `${round1(audited)}/s, audit off ${round1(unaudited)}/s, rounds on ${rates.on.map(round1).join(' ')} / off ${rates.off.map(round1).join(' ')}`,
     );
-    return { ratio: audited / unaudited, audited, unaudited };
+    return { ratio, audited, unaudited };
   } finally {
     await on.dispose();
     await off.dispose();

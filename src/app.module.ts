@@ -17,6 +17,8 @@ import { OrgModule } from './modules/org/org.module';
 import { PermissionsModule } from './modules/permissions/permissions.module';
 import { MigrationModule } from './modules/migration/migration.module';
 import { OpsModule } from './modules/ops/ops.module';
+import { OidcModule } from './modules/oidc/oidc.module';
+import { WebModule } from './modules/web/web.module';
 
 @Module({})
 export class AppModule {
@@ -42,6 +44,8 @@ export class AppModule {
         AdminScopeModule,
         MigrationModule,
         OpsModule,
+        OidcModule,
+        WebModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: SiteApiExceptionFilter }],
     };

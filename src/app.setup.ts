@@ -10,6 +10,7 @@ import { requestLogging } from './common/logging/request-logging.middleware';
 import { httpMetrics } from './common/metrics/http-metrics.middleware';
 import { Metrics } from './common/metrics/metrics.service';
 import { createValidationPipe } from './common/pipes/validation.pipe';
+import { OidcProviderService } from './modules/oidc/oidc-provider.service';
 import type { AppConfig } from './config/app-config';
 
 const BODY_LIMIT = '1mb';
@@ -20,6 +21,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   app.disable('x-powered-by');
   if (config.metrics.enabled) app.use(httpMetrics(app.get(Metrics)));
   app.use(requestLogging(logger));
+  // The OAuth/OIDC provider parses its own requests, so it is mounted before the body parsers.
+  app.use('/oauth', app.get(OidcProviderService).handler);
   // JSON and form bodies, as ArkID accepts both; parse errors are answered here as DRF would.
   app.use(json({ limit: BODY_LIMIT }));
   app.use(urlencoded({ extended: true, limit: BODY_LIMIT, parameterLimit: 1000 }));

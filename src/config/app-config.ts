@@ -22,6 +22,13 @@ export class AppConfig {
   readonly audit: { enabled: boolean; retentionDays: number };
   readonly metrics: { enabled: boolean; token?: string };
   readonly shutdownTimeoutMs: number;
+  readonly secretKey: { value?: string; file: string };
+  readonly oidc: {
+    accessTokenTtlSeconds: number;
+    idTokenTtlSeconds: number;
+    codeTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+  };
   readonly tokens: { idleTtlSeconds: number; absoluteTtlSeconds: number };
   readonly passwords: { minLength: number };
   readonly login: {
@@ -50,6 +57,13 @@ export class AppConfig {
     this.audit = { enabled: e.AUDIT_ENABLED, retentionDays: e.AUDIT_RETENTION_DAYS };
     this.metrics = { enabled: e.METRICS_ENABLED, token: e.METRICS_TOKEN };
     this.shutdownTimeoutMs = e.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+    this.secretKey = { value: e.SECRET_KEY, file: e.SECRET_KEY_FILE };
+    this.oidc = {
+      accessTokenTtlSeconds: e.OIDC_ACCESS_TOKEN_TTL_SECONDS,
+      idTokenTtlSeconds: e.OIDC_ID_TOKEN_TTL_SECONDS,
+      codeTtlSeconds: e.OIDC_CODE_TTL_SECONDS,
+      refreshTokenTtlSeconds: e.OIDC_REFRESH_TOKEN_TTL_SECONDS,
+    };
     this.tokens = {
       idleTtlSeconds: e.TOKEN_IDLE_TTL_SECONDS,
       absoluteTtlSeconds: e.TOKEN_ABSOLUTE_TTL_SECONDS,

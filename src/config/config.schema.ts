@@ -166,6 +166,47 @@ export class EnvironmentSchema {
   @MinLength(16)
   METRICS_TOKEN?: string;
 
+  /**
+   * Master key for secrets stored in the database (OIDC signing keys): at least 32 characters. Unset, a
+   * random key is kept in SECRET_KEY_FILE (created on first start); every replica needs the same one.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  SECRET_KEY?: string;
+
+  @IsString()
+  @MinLength(1)
+  SECRET_KEY_FILE = './data/secret.key';
+
+  /** Lifetime of access tokens issued to apps (opaque and JWT). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(86400)
+  OIDC_ACCESS_TOKEN_TTL_SECONDS = 3600;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(86400)
+  OIDC_ID_TOKEN_TTL_SECONDS = 600;
+
+  /** Authorization codes live at most 60 s. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(5)
+  @Max(60)
+  OIDC_CODE_TTL_SECONDS = 60;
+
+  /** Refresh tokens (rotated at every use) expire this long after their family began. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(3600)
+  @Max(365 * 86400)
+  OIDC_REFRESH_TOKEN_TTL_SECONDS = 30 * 86400;
+
   /** On SIGTERM, how long in-flight requests may take before the process exits anyway. */
   @Transform(toInt)
   @IsInt()
@@ -192,7 +233,7 @@ export class ConfigValidationError extends Error {
 export function validateEnvironment(env: Record<string, string | undefined>): EnvironmentSchema {
   const keys = Object.keys(new EnvironmentSchema());
   const known: Record<string, string> = {};
-  for (const key of [...keys, 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD', 'METRICS_TOKEN']) {
+  for (const key of [...keys, 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD', 'METRICS_TOKEN', 'SECRET_KEY']) {
     const value = env[key];
     if (value !== undefined) known[key] = value;
   }

@@ -29,6 +29,9 @@ import {
   PermUserStatusEntity,
 } from '../modules/permissions/entities/perm-status.entity';
 import { PermEntity } from '../modules/permissions/entities/perm.entity';
+import { OidcPayloadEntity } from '../modules/oidc/entities/oidc-payload.entity';
+import { SigningKeyEntity } from '../modules/oidc/entities/signing-key.entity';
+import { Oidc1764310000000 } from './migrations/1764310000000-oidc';
 
 export const ENTITIES = [
   UserEntity,
@@ -50,6 +53,8 @@ export const ENTITIES = [
   ManagerGroupNodeEntity,
   ManagerGroupUserEntity,
   ManagerGroupAppEntity,
+  OidcPayloadEntity,
+  SigningKeyEntity,
 ];
 export const MIGRATIONS = [
   Foundation1763800000000,
@@ -58,6 +63,7 @@ export const MIGRATIONS = [
   Permissions1764000000000,
   AdminScope1764050000000,
   Audit1764100000000,
+  Oidc1764310000000,
 ];
 
 /** One definition for the app, the CLI and the tests: SQLite by default, MySQL/MariaDB via DATABASE_URL. */

@@ -70,6 +70,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     ADMIN_PASSWORD,
     LOGIN_IP_LIMIT: '100000',
     REDIS_URL: '',
+    SECRET_KEY: 'arbor-test-master-key-0123456789abcdef',
     ...database.env,
     ...overrides,
   });

@@ -7,6 +7,14 @@ const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 
 export type LoginOutcome = 'success' | 'failure' | 'locked' | 'throttled' | 'disabled';
 export type PermissionDecisionResult = 'granted' | 'denied';
+export const OAUTH_GRANTS = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  'implicit',
+  'password',
+] as const;
+export type OAuthGrant = (typeof OAUTH_GRANTS)[number];
 
 /**
  * The application's metrics, one registry per app instance (tests start several apps in one process).
@@ -47,6 +55,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly oauthTokens = new Counter({
+    name: 'arbor_oauth_tokens_issued_total',
+    help: 'Access tokens issued to apps by the OAuth/OIDC provider, by grant type.',
+    labelNames: ['grant'] as const,
+    registers: [this.registry],
+  });
+
   constructor(config: AppConfig) {
     // Process metrics (CPU, memory, event loop lag, GC, handles) only when someone can read them.
     if (config.metrics.enabled) collectDefaultMetrics({ register: this.registry });
@@ -54,10 +69,15 @@ export class Metrics {
       this.loginAttempts.labels(outcome);
     }
     for (const result of ['granted', 'denied'] as const) this.permissionDecisions.labels(result);
+    for (const grant of OAUTH_GRANTS) this.oauthTokens.labels(grant);
   }
 
   login(outcome: LoginOutcome): void {
     this.loginAttempts.inc({ outcome });
+  }
+
+  oauthTokenIssued(grant: OAuthGrant): void {
+    this.oauthTokens.inc({ grant });
   }
 
   permissionDecision(result: PermissionDecisionResult): void {

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { sha256Hex } from '../../common/crypto/secrets';
 import { TransactionRunner } from '../../common/database/transaction-runner';
-import { CommonErrors } from '../../common/errors/domain-error';
+import { CommonErrors, DomainError } from '../../common/errors/domain-error';
 import { Metrics } from '../../common/metrics/metrics.service';
 import type { AdminScope } from '../../common/guards/admin-scope';
 import type { Principal, Role } from '../../common/guards/principal';
@@ -51,6 +51,67 @@ export class AuthService implements OnModuleInit {
     dto: LoginDto,
     client: ClientInfo,
   ): Promise<{ body: UserWithPermWithTokenDto; expiresAt: Date }> {
+    const { user, subjectKey } = await this.checkPassword(dto, client);
+    // Releasing the attempt, opening the session and noting activity are one unit of work.
+    const session = await this.tx.run(async (manager) => {
+      if (!(await this.admitWithin(manager, user, subjectKey))) return null;
+      return this.tokens.issueWithin(manager, user.id, client);
+    });
+    if (!session) {
+      this.metrics.login('disabled');
+      throw AuthErrors.accountDisabled();
+    }
+    this.metrics.login('success');
+    return {
+      body: { ...(await this.userWithPerm(user)), token: session.key },
+      expiresAt: session.expiresAt,
+    };
+  }
+
+  /**
+   * The same credential check as login (per-IP limit, throttle, lockout, audit), without opening an
+   * Arbor session: for the OAuth password grant, whose tokens the provider issues.
+   */
+  async verifyCredentials(dto: LoginDto, client: ClientInfo): Promise<UserEntity> {
+    const { user, subjectKey } = await this.checkPassword(dto, client);
+    const admitted = await this.tx.run((manager) => this.admitWithin(manager, user, subjectKey));
+    if (!admitted) {
+      this.metrics.login('disabled');
+      throw AuthErrors.accountDisabled();
+    }
+    this.metrics.login('success');
+    return user;
+  }
+
+  /** The browser session behind a `spauthn` key: its token id and live, active user; null when none. */
+  async session(key: string): Promise<{ tokenId: number; user: UserEntity } | null> {
+    try {
+      const token = await this.tokens.authenticate(key);
+      const user = await this.users.findLiveForSession(token.userId);
+      return user?.isActive ? { tokenId: token.id, user } : null;
+    } catch (error) {
+      if (error instanceof DomainError) return null;
+      throw error;
+    }
+  }
+
+  /** Signs a browser session out (hosted pages, single sign-out); an unknown key is already out. */
+  async endSession(key: string): Promise<void> {
+    const session = await this.session(key);
+    if (!session) return;
+    await this.logout({
+      userId: session.user.id,
+      username: session.user.username,
+      tokenId: session.tokenId,
+      roles: [],
+    });
+  }
+
+  /** Per-IP limit, throttle reservation and the password itself; failures counted and audited. */
+  private async checkPassword(
+    dto: LoginDto,
+    client: ClientInfo,
+  ): Promise<{ user: UserEntity; subjectKey: string }> {
     const identifier = pickIdentifier(dto);
     if (!identifier || !dto.password) throw AuthErrors.missingCredentials();
 
@@ -82,37 +143,29 @@ export class AuthService implements OnModuleInit {
       this.metrics.login('failure');
       throw AuthErrors.badCredentials();
     }
-    // Releasing the attempt, opening the session and noting activity are one unit of work.
-    const session = await this.tx.run(async (manager) => {
-      await this.throttle.succeededWithin(manager, subjectKey);
-      if (!user.isActive) {
-        await this.audit.record(manager, {
-          subject: 'ucenter_login_failed',
-          summary: `${user.username} 登录失败: 账号已停用`,
-          targetUserId: user.id,
-          actor: null,
-        });
-        return null;
-      }
-      const issued = await this.tokens.issueWithin(manager, user.id, client);
-      await this.users.recordActivityWithin(manager, user);
+    return { user, subjectKey };
+  }
+
+  /** Inside the sign-in transaction: releases the attempt; false (audited) for a disabled account. */
+  private async admitWithin(manager: EntityManager, user: UserEntity, subjectKey: string): Promise<boolean> {
+    await this.throttle.succeededWithin(manager, subjectKey);
+    if (!user.isActive) {
       await this.audit.record(manager, {
-        subject: 'ucenter_login',
-        summary: `${user.username} 登录`,
+        subject: 'ucenter_login_failed',
+        summary: `${user.username} 登录失败: 账号已停用`,
         targetUserId: user.id,
-        actor: { userId: user.id, username: user.username, name: user.name },
+        actor: null,
       });
-      return issued;
-    });
-    if (!session) {
-      this.metrics.login('disabled');
-      throw AuthErrors.accountDisabled();
+      return false;
     }
-    this.metrics.login('success');
-    return {
-      body: { ...(await this.userWithPerm(user)), token: session.key },
-      expiresAt: session.expiresAt,
-    };
+    await this.users.recordActivityWithin(manager, user);
+    await this.audit.record(manager, {
+      subject: 'ucenter_login',
+      summary: `${user.username} 登录`,
+      targetUserId: user.id,
+      actor: { userId: user.id, username: user.username, name: user.name },
+    });
+    return true;
   }
 
   async logout(principal: Principal): Promise<void> {

@@ -76,6 +76,10 @@ export class AppsRepository {
     return client ? this.repo().findOne({ where: { id: client.appId } }) : null;
   }
 
+  findClientByClientId(clientId: string): Promise<AppClientEntity | null> {
+    return this.clients().findOne({ where: { clientId } });
+  }
+
   async clientsOf(appIds: number[], manager?: EntityManager): Promise<AppClientEntity[]> {
     return appIds.length === 0 ? [] : this.clients(manager).findBy({ appId: In(appIds) });
   }

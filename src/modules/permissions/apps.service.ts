@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
@@ -39,6 +39,13 @@ export function accessPermUid(appUid: string): string {
 function newClientSecret(): { secret: string; hash: string } {
   const secret = randomBytes(32).toString('base64url');
   return { secret, hash: createHash('sha256').update(secret).digest('hex') };
+}
+
+/** Whether a presented client secret is the one whose SHA-256 is stored; constant time in the secret. */
+export function clientSecretMatches(storedHash: string, presented: string): boolean {
+  const expected = Buffer.from(storedHash, 'hex');
+  const actual = createHash('sha256').update(presented, 'utf8').digest();
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
 /** Each URI absolute, without a fragment or wildcard: redirects are matched exactly, character for character. */
@@ -246,6 +253,14 @@ export class AppsService {
       oauth_app: object;
     };
     return { created: false, body: updated.oauth_app };
+  }
+
+  /** An OAuth/OIDC client and its app, read live (the provider asks on every request). */
+  async findClient(clientId: string): Promise<{ app: AppEntity; client: AppClientEntity } | null> {
+    const client = await this.apps.findClientByClientId(clientId);
+    if (!client) return null;
+    const [app] = await this.apps.findByIds([client.appId]);
+    return app ? { app, client } : null;
   }
 
   // ---- helpers ----

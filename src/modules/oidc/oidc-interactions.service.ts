@@ -1,0 +1,119 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Injectable } from '@nestjs/common';
+import type { PromptDetail } from 'oidc-provider';
+import { OidcAccountsService } from './oidc-accounts.service';
+import { type ArborClient, OidcProviderService } from './oidc-provider.service';
+
+/** One pending authorization, as the hosted pages need it. */
+export interface InteractionView {
+  uid: string;
+  /** login: sign in; access: the user may not use the app; consent: approve the scopes. */
+  prompt: 'login' | 'access' | 'consent';
+  client: ArborClient;
+  /** The signed-in account the provider has for this browser, if any. */
+  accountId: string | undefined;
+  /** Scopes and claims the app asks the user to approve. */
+  scopes: string[];
+  redirectUri: string | undefined;
+}
+
+/**
+ * The hosted pages' side of oidc-provider interactions: read the pending request, then finish it with
+ * a sign-in, a consent, or a refusal. The provider answers the browser (a redirect back into the flow).
+ */
+@Injectable()
+export class OidcInteractionsService {
+  constructor(
+    private readonly oidc: OidcProviderService,
+    private readonly accounts: OidcAccountsService,
+  ) {}
+
+  /** null when the interaction is unknown, expired or belongs to another browser. */
+  async details(req: IncomingMessage, res: ServerResponse): Promise<InteractionView | null> {
+    const provider = await this.oidc.current();
+    let interaction;
+    try {
+      interaction = await provider.interactionDetails(req, res);
+    } catch {
+      return null;
+    }
+    const clientId = typeof interaction.params.client_id === 'string' ? interaction.params.client_id : '';
+    const client = await this.oidc.client(clientId);
+    if (!client) return null;
+    const name = interaction.prompt.name;
+    const prompt = name === 'login' || name === 'access' ? name : 'consent';
+    const details = interaction.prompt.details as PromptDetail['details'] & {
+      missingOIDCScope?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    const scopes = [
+      ...(details.missingOIDCScope ?? []),
+      ...Object.values(details.missingResourceScopes ?? {}).flat(),
+    ];
+    return {
+      uid: interaction.uid,
+      prompt,
+      client,
+      accountId: interaction.session?.accountId,
+      scopes: [...new Set(scopes)].filter((s) => s !== 'openid'),
+      redirectUri:
+        typeof interaction.params.redirect_uri === 'string' ? interaction.params.redirect_uri : undefined,
+    };
+  }
+
+  /** Whether the user may use the interaction's app now (the permission engine, asked again). */
+  async mayUse(userId: number, view: InteractionView): Promise<boolean> {
+    const user = await this.accounts.findUser(String(userId));
+    return user !== null && this.accounts.hasAccess(user, view.client.appUid);
+  }
+
+  async finishLogin(req: IncomingMessage, res: ServerResponse, userId: number): Promise<void> {
+    const provider = await this.oidc.current();
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: String(userId) } },
+      { mergeWithLastSubmission: false },
+    );
+  }
+
+  /** The user approved: the grant gets what the prompt found missing. */
+  async finishConsent(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const provider = await this.oidc.current();
+    const interaction = await provider.interactionDetails(req, res);
+    const accountId = interaction.session?.accountId;
+    if (!accountId) throw new Error('consent without a signed-in account');
+    const details = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    const grant =
+      (interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined) ??
+      new provider.Grant({ accountId, clientId: interaction.params.client_id as string });
+    if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+    if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const grantId = await grant.save();
+    await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  }
+
+  /** Access now granted (the permission changed while the page was open): let the flow go on. */
+  async resume(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const provider = await this.oidc.current();
+    await provider.interactionFinished(req, res, {}, { mergeWithLastSubmission: true });
+  }
+
+  /** The app receives `access_denied` with the reason. */
+  async deny(req: IncomingMessage, res: ServerResponse, description: string): Promise<void> {
+    const provider = await this.oidc.current();
+    await provider.interactionFinished(
+      req,
+      res,
+      { error: 'access_denied', error_description: description },
+      { mergeWithLastSubmission: false },
+    );
+  }
+}

@@ -1,0 +1,398 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import Provider, {
+  type Configuration,
+  errors,
+  interactionPolicy,
+  type KoaContextWithOIDC,
+  type TokenEndpointGrantContext,
+} from 'oidc-provider';
+import type { Logger } from 'pino';
+import { MasterKey } from '../../common/crypto/master-key';
+import { derivedKey } from '../../common/crypto/secret-box';
+import { DomainError } from '../../common/errors/domain-error';
+import { ROOT_LOGGER } from '../../common/logging/logging.module';
+import { Metrics, OAUTH_GRANTS, type OAuthGrant } from '../../common/metrics/metrics.service';
+import { AppConfig } from '../../config/app-config';
+import { AuthService } from '../auth/auth.service';
+import { SESSION_COOKIE } from '../auth/token.strategy';
+import { AppsService, clientSecretMatches } from '../permissions/apps.service';
+import { CLAIMS_BY_SCOPE, OidcAccountsService } from './oidc-accounts.service';
+import { API_READ_SCOPE, RESPONSE_TYPES, SCOPES, toClientMetadata } from './oidc-clients';
+import { OidcPagesLink, type PageRequest } from './oidc-pages.link';
+import { OIDC_STORAGE } from './oidc.tokens';
+import type { OidcStorage } from './oidc-storage';
+import { type KeySet, SIGNING_ALG, SigningKeysService } from './signing-keys.service';
+
+const { Check, Prompt, base: basePolicy } = interactionPolicy;
+
+/** Paths under /oauth that Nest serves (ArkID's userinfo shape), not the provider. */
+const NEST_PATHS = new Set(['/userinfo/']);
+/** ArkID spellings of provider routes. */
+const ALIASES: Record<string, string> = {
+  '/.well-known/openid-configuration/': '/.well-known/openid-configuration',
+  '/oidc/introspect/': '/introspect/',
+};
+const PURGE_INTERVAL_MS = 3600_000;
+
+export interface ArborClient {
+  clientId: string;
+  appUid: string;
+  name: string;
+  redirectUris: string[];
+}
+
+/**
+ * The OAuth 2.0 / OpenID Connect provider: panva's oidc-provider (OpenID Certified) mounted at /oauth,
+ * with clients read live from the apps tables, users from accounts, access from the permission engine,
+ * state in the database or Redis, and the key set from SigningKeysService. The provider is rebuilt
+ * when the key set's stamp moves (a rotation on any replica), checked on every OAuth request.
+ */
+@Injectable()
+export class OidcProviderService implements OnModuleInit, OnApplicationShutdown {
+  readonly issuer: string;
+  /** The resource indicator (and JWT `aud`) of Arbor's own REST API. */
+  readonly apiAudience: string;
+  private provider: { keys: KeySet; instance: Provider } | null = null;
+  private building: Promise<Provider> | null = null;
+  private purgeTimer: NodeJS.Timeout | null = null;
+  private readonly cookieKey: string;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly keys: SigningKeysService,
+    private readonly apps: AppsService,
+    private readonly accounts: OidcAccountsService,
+    private readonly auth: AuthService,
+    private readonly pages: OidcPagesLink,
+    private readonly metrics: Metrics,
+    @Inject(OIDC_STORAGE) private readonly storage: OidcStorage,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    masterKey: MasterKey,
+  ) {
+    this.issuer = `${config.baseUrl}/oauth`;
+    this.apiAudience = `${config.baseUrl}/siteapi/`;
+    this.cookieKey = derivedKey(masterKey.value, 'oidc-cookies').toString('base64url');
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.keys.ensureSigningKey();
+    await this.current();
+    this.purgeTimer = setInterval(() => {
+      this.storage.purgeExpired().catch((error: unknown) => {
+        this.logger.error({ err: error }, 'purging expired OAuth artifacts failed');
+      });
+    }, PURGE_INTERVAL_MS);
+    this.purgeTimer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    await this.storage.close();
+  }
+
+  /** The provider for the current key set. */
+  async current(): Promise<Provider> {
+    const version = await this.keys.version();
+    if (this.provider && this.provider.keys.version >= version) return this.provider.instance;
+    this.building ??= this.build().finally(() => {
+      this.building = null;
+    });
+    return this.building;
+  }
+
+  /** Express middleware for the /oauth mount. */
+  readonly handler = (req: Request, res: Response, next: NextFunction): void => {
+    const path = req.url.split('?')[0];
+    if (NEST_PATHS.has(path)) {
+      next();
+      return;
+    }
+    const alias = ALIASES[path];
+    if (alias) req.url = alias + req.url.slice(path.length);
+    this.current().then(
+      (provider) => provider.callback()(req as IncomingMessage, res as ServerResponse),
+      (error: unknown) => next(error),
+    );
+  };
+
+  /** The client behind a client_id, as the hosted pages show it. */
+  async client(clientId: string): Promise<ArborClient | null> {
+    const found = await this.apps.findClient(clientId);
+    if (!found) return null;
+    return {
+      clientId,
+      appUid: found.app.uid,
+      name: found.app.name,
+      redirectUris: found.client.redirectUris.split(' ').filter(Boolean),
+    };
+  }
+
+  private async build(): Promise<Provider> {
+    const keys = await this.keys.load();
+    const instance = new Provider(this.issuer, this.configuration(keys));
+    instance.proxy = this.config.trustProxy !== false;
+    this.hashClientSecrets(instance);
+    this.registerPasswordGrant(instance);
+    this.observe(instance);
+    this.provider = { keys, instance };
+    return instance;
+  }
+
+  /** Stored secrets are SHA-256 hashes: compare the presented secret's hash, in constant time. */
+  private hashClientSecrets(instance: Provider): void {
+    instance.Client.prototype.compareClientSecret = function (this: { clientSecret?: string }, actual) {
+      return this.clientSecret !== undefined && clientSecretMatches(this.clientSecret, actual);
+    };
+  }
+
+  private configuration(keys: KeySet): Configuration {
+    const { oidc } = this.config;
+    const pageRequest = (ctx: KoaContextWithOIDC): PageRequest => ({
+      acceptLanguage: ctx.get('accept-language'),
+      cookie: ctx.get('cookie'),
+      secure: ctx.secure,
+    });
+    const policy = basePolicy();
+    policy.get('login')?.checks.add(
+      new Check('arbor_session', 'the Arbor sign-in of this browser ended', async (ctx) => {
+        const accountId = ctx.oidc.session?.accountId;
+        if (!accountId) return Check.NO_NEED_TO_PROMPT;
+        const key = ctx.cookies.get(SESSION_COOKIE);
+        const session = key ? await this.auth.session(key) : null;
+        return session && String(session.user.id) === accountId
+          ? Check.NO_NEED_TO_PROMPT
+          : Check.REQUEST_PROMPT;
+      }),
+    );
+    policy.add(
+      new Prompt(
+        { name: 'access', requestable: false },
+        new Check('app_access', 'the user may not use this app', 'access_denied', async (ctx) => {
+          const { account, client } = ctx.oidc;
+          if (!account || !client) return Check.NO_NEED_TO_PROMPT;
+          const user = await this.accounts.findUser(account.accountId);
+          const appUid = client.arbor_app_uid as string;
+          return user && (await this.accounts.hasAccess(user, appUid))
+            ? Check.NO_NEED_TO_PROMPT
+            : Check.REQUEST_PROMPT;
+        }),
+      ),
+      1,
+    );
+    return {
+      adapter: (name: string) => (name === 'Client' ? this.clientAdapter() : this.storage.adapterFor(name)),
+      clients: [],
+      findAccount: async (ctx, sub) => {
+        const user = await this.accounts.findUser(sub);
+        if (!user) return undefined;
+        const client = ctx.oidc?.client;
+        const appUid = client?.arbor_app_uid as string | undefined;
+        // Tokens are worth only what the user may still do: every exchange, refresh and userinfo call
+        // asks the permission engine again. The authorization endpoint asks through the access prompt.
+        const route = ctx.oidc?.route;
+        if (appUid !== undefined && route !== 'authorization' && route !== 'resume') {
+          if (!(await this.accounts.hasAccess(user, appUid))) return undefined;
+        }
+        return this.accounts.account(user, appUid);
+      },
+      claims: Object.fromEntries(Object.entries(CLAIMS_BY_SCOPE).map(([k, v]) => [k, [...v]])),
+      scopes: [...SCOPES, API_READ_SCOPE],
+      responseTypes: [...RESPONSE_TYPES],
+      clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+      clientDefaults: {
+        grant_types: ['authorization_code'],
+        id_token_signed_response_alg: SIGNING_ALG,
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+      enabledJWA: {
+        idTokenSigningAlgValues: [SIGNING_ALG],
+        userinfoSigningAlgValues: [SIGNING_ALG],
+        introspectionSigningAlgValues: [SIGNING_ALG],
+        authorizationSigningAlgValues: [SIGNING_ALG],
+      },
+      extraClientMetadata: { properties: ['arbor_app_uid'] },
+      allowOmittingSingleRegisteredRedirectUri: false,
+      pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+      jwks: { keys: keys.keys },
+      cookies: {
+        keys: [this.cookieKey],
+        long: { signed: true, httpOnly: true, sameSite: 'lax' },
+        short: { signed: true, httpOnly: true, sameSite: 'lax' },
+      },
+      routes: {
+        authorization: '/authorize/',
+        token: '/token/',
+        revocation: '/revoke_token/',
+        introspection: '/introspect/',
+        userinfo: '/oidc/userinfo/',
+        jwks: '/oidc/jwks/',
+        end_session: '/session/end/',
+      },
+      ttl: {
+        AuthorizationCode: oidc.codeTtlSeconds,
+        AccessToken: oidc.accessTokenTtlSeconds,
+        ClientCredentials: oidc.accessTokenTtlSeconds,
+        IdToken: oidc.idTokenTtlSeconds,
+        RefreshToken: oidc.refreshTokenTtlSeconds,
+        Grant: oidc.refreshTokenTtlSeconds,
+        Interaction: 600,
+        Session: this.config.tokens.absoluteTtlSeconds,
+      },
+      issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+      // Every use of a refresh token spends it; presenting a spent one revokes its whole grant.
+      rotateRefreshToken: true,
+      interactions: {
+        url: (_ctx, interaction) => `/interaction/${interaction.uid}/`,
+        policy,
+      },
+      features: {
+        devInteractions: { enabled: false },
+        introspection: { enabled: true },
+        revocation: { enabled: true },
+        clientCredentials: { enabled: true },
+        userinfo: { enabled: true },
+        rpInitiatedLogout: {
+          enabled: true,
+          logoutSource: (ctx, form) => {
+            const client = ctx.oidc.client;
+            ctx.set('Content-Security-Policy', this.pages.pages.contentSecurityPolicy([]));
+            ctx.type = 'html';
+            ctx.body = this.pages.pages.logout(pageRequest(ctx), form, 'op.logoutForm', client?.clientName);
+          },
+          postLogoutSuccessSource: (ctx) => {
+            ctx.set('Content-Security-Policy', this.pages.pages.contentSecurityPolicy([]));
+            ctx.type = 'html';
+            ctx.body = this.pages.pages.loggedOut(pageRequest(ctx), ctx.oidc.client?.clientName);
+          },
+        },
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: (_ctx, _client, oneOf) => oneOf?.[0],
+          useGrantedResource: () => false,
+          getResourceServerInfo: (_ctx, resourceIndicator) => {
+            if (resourceIndicator !== this.apiAudience) throw new errors.InvalidTarget();
+            return {
+              scope: API_READ_SCOPE,
+              audience: this.apiAudience,
+              accessTokenFormat: 'jwt',
+              accessTokenTTL: oidc.accessTokenTtlSeconds,
+              jwt: { sign: { alg: SIGNING_ALG } },
+            };
+          },
+        },
+      },
+      // Arbor API tokens carry their grant, so the API refuses them once the grant is revoked.
+      extraTokenClaims: (_ctx, token) =>
+        token.resourceServer?.audience === this.apiAudience && 'grantId' in token && token.grantId
+          ? { gid: token.grantId }
+          : undefined,
+      clientBasedCORS: (_ctx, origin, client) =>
+        client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
+      renderError: (ctx, out) => {
+        ctx.set('Content-Security-Policy', this.pages.pages.contentSecurityPolicy([]));
+        ctx.type = 'html';
+        ctx.body = this.pages.pages.error(pageRequest(ctx), out);
+      },
+    };
+  }
+
+  /** oidc-provider's Client model reads through this: the apps tables, on every request. */
+  private clientAdapter() {
+    const unsupported = () => Promise.reject(new Error('clients are managed through the apps API'));
+    return {
+      find: async (id: string) => {
+        const found = await this.apps.findClient(id);
+        return found ? toClientMetadata(found.app, found.client) : undefined;
+      },
+      upsert: unsupported,
+      findByUid: unsupported,
+      findByUserCode: unsupported,
+      consume: unsupported,
+      destroy: unsupported,
+      revokeByGrantId: () => Promise.resolve(),
+    };
+  }
+
+  /**
+   * ArkID's password grant, for apps that opted in: the same credential checks as the login form
+   * (per-IP limit, throttle, lockout, audit), then the permission engine, then a provider-issued
+   * access token under a new grant.
+   */
+  private registerPasswordGrant(instance: Provider): void {
+    instance.registerGrantType(
+      'password',
+      async (ctx: TokenEndpointGrantContext<{ username?: string; password?: string; scope?: string }>) => {
+        const { username, password } = ctx.oidc.params;
+        const client = ctx.oidc.client;
+        if (!username || !password) throw new errors.InvalidRequest('username and password are required');
+        let user;
+        try {
+          user = await this.auth.verifyCredentials(
+            { username, password },
+            { ip: ctx.ip, userAgent: ctx.get('user-agent') },
+          );
+        } catch (error) {
+          if (error instanceof DomainError) throw new errors.InvalidGrant('invalid credentials');
+          throw error;
+        }
+        if (!(await this.accounts.hasAccess(user, client.arbor_app_uid as string))) {
+          throw new errors.InvalidGrant('the user may not use this app');
+        }
+        const requested = String(ctx.oidc.params.scope ?? '')
+          .split(' ')
+          .filter(
+            (s) => s !== '' && s !== 'openid' && s !== API_READ_SCOPE && client.scope?.split(' ').includes(s),
+          );
+        const grant = new instance.Grant({ accountId: String(user.id), clientId: client.clientId });
+        if (requested.length > 0) grant.addOIDCScope(requested.join(' '));
+        const grantId = await grant.save();
+        const token = new instance.AccessToken({
+          accountId: String(user.id),
+          client,
+          grantId,
+          gty: 'password',
+          scope: requested.join(' ') || undefined,
+        });
+        ctx.oidc.entity('AccessToken', token);
+        const value = await token.save();
+        ctx.body = {
+          access_token: value,
+          expires_in: token.expiration,
+          token_type: 'Bearer',
+          scope: requested.join(' '),
+        };
+        this.metrics.oauthTokenIssued('password');
+      },
+      ['username', 'password', 'scope'],
+    );
+  }
+
+  private observe(instance: Provider): void {
+    instance.on('grant.success', (ctx: KoaContextWithOIDC) => {
+      const grantType = ctx.oidc.params?.grant_type;
+      const grant = typeof grantType === 'string' ? grantType : '';
+      if (grant !== 'password' && (OAUTH_GRANTS as readonly string[]).includes(grant)) {
+        this.metrics.oauthTokenIssued(grant as OAuthGrant);
+      }
+    });
+    instance.on('authorization.success', (_ctx, out) => {
+      if (out?.access_token !== undefined) this.metrics.oauthTokenIssued('implicit');
+    });
+    instance.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
+      this.logger.error({ err: error, path: ctx.path }, 'OAuth provider error');
+    });
+    // Single sign-out: confirming the provider's sign-out also ends the browser's Arbor session.
+    instance.use(async (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => {
+      await next();
+      const oidc = ctx.oidc as KoaContextWithOIDC['oidc'] | undefined;
+      if (oidc?.route !== 'end_session_confirm' || ctx.status >= 400) return;
+      if (!(oidc.params as { logout?: string } | undefined)?.logout) return;
+      const key = ctx.cookies.get(SESSION_COOKIE);
+      if (key) await this.auth.endSession(key);
+      ctx.cookies.set(SESSION_COOKIE, null, { path: '/', httpOnly: true, sameSite: 'lax' });
+    });
+  }
+}

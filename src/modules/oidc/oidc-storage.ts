@@ -1,0 +1,154 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Redis } from 'ioredis';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { DataSource, LessThan } from 'typeorm';
+import { Clock } from '../../common/time/clock';
+import { OidcPayloadEntity } from './entities/oidc-payload.entity';
+
+/** Where the provider keeps its artifacts: the database (default) or Redis (when REDIS_URL is set). */
+export interface OidcStorage {
+  adapterFor(model: string): Adapter;
+  /** Deletes expired artifacts (Redis expires its own); returns how many went. */
+  purgeExpired(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/** One `oidc_payloads` row per artifact, its lookups indexed; consumed and expiry times as columns. */
+@Injectable()
+export class DatabaseOidcStorage implements OidcStorage {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  private get rows() {
+    return this.dataSource.getRepository(OidcPayloadEntity);
+  }
+
+  adapterFor(model: string): Adapter {
+    const live = async (
+      where: { id: string } | { uid: string } | { userCode: string },
+    ): Promise<AdapterPayload | undefined> => {
+      const row = await this.rows.findOne({ where: { model, ...where } });
+      if (!row || (row.expiresAt && row.expiresAt.getTime() <= this.clock.now().getTime())) return undefined;
+      const payload = JSON.parse(row.payload) as AdapterPayload;
+      return row.consumedAt ? { ...payload, consumed: epochSeconds(row.consumedAt) } : payload;
+    };
+    return {
+      upsert: async (id, payload, expiresIn) => {
+        await this.rows.upsert(
+          {
+            model,
+            id,
+            payload: JSON.stringify(payload),
+            grantId: payload.grantId ?? null,
+            uid: payload.uid ?? null,
+            userCode: payload.userCode ?? null,
+            consumedAt: null,
+            expiresAt: expiresIn ? new Date(this.clock.now().getTime() + expiresIn * 1000) : null,
+          },
+          ['model', 'id'],
+        );
+      },
+      find: (id) => live({ id }),
+      findByUid: (uid) => live({ uid }),
+      findByUserCode: (userCode) => live({ userCode }),
+      consume: async (id) => {
+        await this.rows.update({ model, id }, { consumedAt: this.clock.now() });
+      },
+      destroy: async (id) => {
+        await this.rows.delete({ model, id });
+      },
+      revokeByGrantId: async (grantId) => {
+        await this.rows.delete({ model, grantId });
+      },
+    };
+  }
+
+  async purgeExpired(): Promise<number> {
+    const result = await this.rows.delete({ expiresAt: LessThan(this.clock.now()) });
+    return result.affected ?? 0;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Artifacts as Redis hashes (`payload`, `consumed`) expiring with the artifact; a set per grant lists
+ * the keys issued under it, and uid / user-code keys point at their artifact, so every replica shares
+ * the provider's state.
+ */
+export class RedisOidcStorage implements OidcStorage {
+  constructor(
+    private readonly redis: Redis,
+    /** Seconds a grant's index is kept: no artifact issued under a grant outlives the grant. */
+    private readonly grantTtlSeconds: number,
+    private readonly prefix = 'arbor:oidc:',
+  ) {}
+
+  adapterFor(model: string): Adapter {
+    const key = (id: string) => `${this.prefix}${model}:${id}`;
+    const grantKey = (grantId: string) => `${this.prefix}grant:${grantId}`;
+    const uidKey = (uid: string) => `${this.prefix}${model}:uid:${uid}`;
+    const userCodeKey = (code: string) => `${this.prefix}${model}:user_code:${code}`;
+    const find = async (id: string): Promise<AdapterPayload | undefined> => {
+      const stored = await this.redis.hgetall(key(id));
+      if (!stored.payload) return undefined;
+      const payload = JSON.parse(stored.payload) as AdapterPayload;
+      return stored.consumed ? { ...payload, consumed: Number(stored.consumed) } : payload;
+    };
+    const findBy = async (indexKey: string) => {
+      const id = await this.redis.get(indexKey);
+      return id ? find(id) : undefined;
+    };
+    return {
+      upsert: async (id, payload, expiresIn) => {
+        const multi = this.redis.multi().del(key(id)).hset(key(id), 'payload', JSON.stringify(payload));
+        if (expiresIn) multi.expire(key(id), expiresIn);
+        if (payload.grantId) {
+          multi.rpush(grantKey(payload.grantId), key(id));
+          multi.expire(grantKey(payload.grantId), Math.max(expiresIn ?? 0, this.grantTtlSeconds));
+        }
+        if (payload.uid) {
+          multi.set(uidKey(payload.uid), id);
+          if (expiresIn) multi.expire(uidKey(payload.uid), expiresIn);
+        }
+        if (payload.userCode) {
+          multi.set(userCodeKey(payload.userCode), id);
+          if (expiresIn) multi.expire(userCodeKey(payload.userCode), expiresIn);
+        }
+        await multi.exec();
+      },
+      find,
+      findByUid: (uid) => findBy(uidKey(uid)),
+      findByUserCode: (code) => findBy(userCodeKey(code)),
+      consume: async (id) => {
+        if (await this.redis.exists(key(id))) {
+          await this.redis.hset(key(id), 'consumed', Math.floor(Date.now() / 1000));
+        }
+      },
+      destroy: async (id) => {
+        await this.redis.del(key(id));
+      },
+      revokeByGrantId: async (grantId) => {
+        const keys = await this.redis.lrange(grantKey(grantId), 0, -1);
+        const multi = this.redis.multi();
+        for (const k of keys) if (k.startsWith(`${this.prefix}${model}:`)) multi.del(k);
+        await multi.exec();
+      },
+    };
+  }
+
+  purgeExpired(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit();
+  }
+}

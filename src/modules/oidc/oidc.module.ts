@@ -1,0 +1,44 @@
+import { Module } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { MasterKey } from '../../common/crypto/master-key';
+import { AppConfig } from '../../config/app-config';
+import { AccountsModule } from '../accounts/accounts.module';
+import { AuthModule } from '../auth/auth.module';
+import { PermissionsModule } from '../permissions/permissions.module';
+import { OidcAccountsService } from './oidc-accounts.service';
+import { OidcInteractionsService } from './oidc-interactions.service';
+import { OidcPagesLink } from './oidc-pages.link';
+import { OidcProviderService } from './oidc-provider.service';
+import { DatabaseOidcStorage, type OidcStorage, RedisOidcStorage } from './oidc-storage';
+import { OidcTokensService } from './oidc-tokens.service';
+import { OIDC_STORAGE } from './oidc.tokens';
+import { SigningKeysService } from './signing-keys.service';
+import { UserinfoController } from './userinfo.controller';
+
+@Module({
+  imports: [AccountsModule, AuthModule, PermissionsModule],
+  controllers: [UserinfoController],
+  providers: [
+    MasterKey,
+    SigningKeysService,
+    OidcAccountsService,
+    OidcPagesLink,
+    OidcProviderService,
+    OidcTokensService,
+    OidcInteractionsService,
+    DatabaseOidcStorage,
+    {
+      provide: OIDC_STORAGE,
+      inject: [AppConfig, DatabaseOidcStorage],
+      useFactory: (config: AppConfig, database: DatabaseOidcStorage): OidcStorage =>
+        config.redisUrl
+          ? new RedisOidcStorage(
+              new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }),
+              config.oidc.refreshTokenTtlSeconds,
+            )
+          : database,
+    },
+  ],
+  exports: [OidcProviderService, OidcInteractionsService, OidcPagesLink, SigningKeysService, MasterKey],
+})
+export class OidcModule {}

@@ -1,0 +1,150 @@
+/** The hosted pages' languages: Simplified Chinese (ArkID's) and English. */
+export const LANGUAGES = ['zh-CN', 'en'] as const;
+export type Language = (typeof LANGUAGES)[number];
+export const LANGUAGE_COOKIE = 'arbor_lang';
+
+const zh = {
+  title_login: '登录',
+  title_consent: '授权',
+  title_denied: '无法访问',
+  title_error: '出错了',
+  title_logout: '退出登录',
+  title_logged_out: '已退出',
+  title_workbench: '我的应用',
+  title_profile: '个人资料',
+  username: '用户名 / 邮箱 / 手机号',
+  password: '密码',
+  sign_in: '登录',
+  sign_in_to: '登录以继续使用 {app}',
+  bad_credentials: '用户名或密码错误',
+  locked: '登录失败次数过多，请 {seconds} 秒后再试',
+  throttled: '尝试过于频繁，请 {seconds} 秒后再试',
+  disabled: '账号已停用',
+  missing_credentials: '请输入用户名和密码',
+  csrf: '页面已过期，请重试',
+  consent_intro: '{app} 请求访问您的以下信息：',
+  allow: '允许',
+  deny: '拒绝',
+  denied_intro: '您没有访问 {app} 的权限。',
+  denied_why: '访问该应用需要权限“{perm}”。请联系管理员为您开通，开通后即可立即使用。',
+  denied_back: '返回应用',
+  retry: '重试',
+  error_intro: '请求无法完成：',
+  logout_question: '确定要退出登录吗？',
+  logout_from: '这将退出 Arbor 以及通过它登录的应用（{app}）。',
+  logout_all: '这将退出 Arbor 以及通过它登录的所有应用。',
+  logout_yes: '退出登录',
+  logout_no: '取消',
+  logged_out: '您已安全退出。',
+  no_apps: '暂无可用应用',
+  open: '打开',
+  sign_out: '退出登录',
+  name: '姓名',
+  email: '邮箱',
+  mobile: '手机号',
+  save: '保存',
+  saved: '已保存',
+  scope_openid: '您的账号标识',
+  scope_profile: '基本资料（姓名、用户名、头像）',
+  scope_email: '邮箱地址',
+  scope_phone: '手机号码',
+  scope_groups: '所属部门和组',
+  scope_perms: '您在该应用中的权限',
+  scope_offline_access: '在您离线时保持访问',
+  'scope_arbor.read': '以您的身份读取 Arbor 数据',
+  language: 'English',
+};
+
+const en: Record<keyof typeof zh, string> = {
+  title_login: 'Sign in',
+  title_consent: 'Authorize',
+  title_denied: 'Access denied',
+  title_error: 'Something went wrong',
+  title_logout: 'Sign out',
+  title_logged_out: 'Signed out',
+  title_workbench: 'My apps',
+  title_profile: 'Profile',
+  username: 'Username, email or mobile',
+  password: 'Password',
+  sign_in: 'Sign in',
+  sign_in_to: 'Sign in to continue to {app}',
+  bad_credentials: 'Wrong username or password',
+  locked: 'Too many failed attempts. Try again in {seconds} seconds',
+  throttled: 'Too many attempts. Try again in {seconds} seconds',
+  disabled: 'This account is disabled',
+  missing_credentials: 'Enter your username and password',
+  csrf: 'This page expired. Please try again',
+  consent_intro: '{app} asks for access to:',
+  allow: 'Allow',
+  deny: 'Deny',
+  denied_intro: 'You may not use {app}.',
+  denied_why:
+    'Using this app needs the permission “{perm}”. Ask your administrator to grant it; it applies at once.',
+  denied_back: 'Back to the app',
+  retry: 'Try again',
+  error_intro: 'The request could not be completed:',
+  logout_question: 'Sign out?',
+  logout_from: 'This signs you out of Arbor and of the apps you signed in to through it ({app}).',
+  logout_all: 'This signs you out of Arbor and of every app you signed in to through it.',
+  logout_yes: 'Sign out',
+  logout_no: 'Cancel',
+  logged_out: 'You are signed out.',
+  no_apps: 'No apps yet',
+  open: 'Open',
+  sign_out: 'Sign out',
+  name: 'Name',
+  email: 'Email',
+  mobile: 'Mobile',
+  save: 'Save',
+  saved: 'Saved',
+  scope_openid: 'Your account identifier',
+  scope_profile: 'Your basic profile (name, username, picture)',
+  scope_email: 'Your email address',
+  scope_phone: 'Your mobile number',
+  scope_groups: 'Your departments and groups',
+  scope_perms: 'Your permissions in this app',
+  scope_offline_access: 'Access while you are away',
+  'scope_arbor.read': 'Read Arbor data as you',
+  language: '中文',
+};
+
+export type MessageKey = keyof typeof zh;
+const MESSAGES: Record<Language, Record<MessageKey, string>> = { 'zh-CN': zh, en };
+
+/** The chosen language (cookie), else the best match of Accept-Language, else Chinese. */
+export function pickLanguage(cookieValue: string | undefined, acceptLanguage: string | undefined): Language {
+  if (cookieValue === 'en' || cookieValue === 'zh-CN') return cookieValue;
+  const ranked = (acceptLanguage ?? '')
+    .split(',')
+    .map((part, index) => {
+      const [tag, ...params] = part.trim().split(';');
+      const q = params.find((p) => p.trim().startsWith('q='));
+      return { tag: tag.trim().toLowerCase(), q: q ? Number(q.trim().slice(2)) || 0 : 1, index };
+    })
+    .filter((e) => e.tag !== '' && e.q > 0)
+    .sort((a, b) => b.q - a.q || a.index - b.index);
+  for (const { tag } of ranked) {
+    if (tag === 'zh' || tag.startsWith('zh-')) return 'zh-CN';
+    if (tag === 'en' || tag.startsWith('en-')) return 'en';
+  }
+  return 'zh-CN';
+}
+
+export function translator(language: Language): (key: MessageKey, values?: Record<string, string>) => string {
+  return (key, values = {}) =>
+    MESSAGES[language][key].replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+export function scopeLabel(language: Language, scope: string): string {
+  const key = `scope_${scope}`;
+  return key in zh ? MESSAGES[language][key as MessageKey] : scope;
+}
+
+/** The language a cookie header names, for pages rendered outside Express (the provider's). */
+export function languageCookieFrom(cookieHeader: string): string | undefined {
+  for (const part of cookieHeader.split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === LANGUAGE_COOKIE || name === `__Host-${LANGUAGE_COOKIE}`) return value.join('=');
+  }
+  return undefined;
+}

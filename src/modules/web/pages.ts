@@ -1,0 +1,254 @@
+import type { Branding } from './branding.service';
+import { html, SafeHtml } from './html';
+import { type Language, type MessageKey, scopeLabel, translator } from './i18n';
+
+/** What every page knows: language, branding, the CSRF token for its forms, the path it is at. */
+export interface PageContext {
+  language: Language;
+  branding: Branding;
+  csrfToken: string;
+  /** Same-origin path of this page, for the language switch to come back to. */
+  path: string;
+}
+
+export const STYLESHEET_PATH = '/assets/arbor.css';
+
+export function stylesheet(branding: Branding): string {
+  return `:root{--brand:${branding.color}}
+*{box-sizing:border-box}
+body{margin:0;font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;background:#f5f6f8;color:#1c1e21}
+header{display:flex;align-items:center;justify-content:space-between;padding:12px 24px;background:#fff;border-bottom:1px solid #e3e5e8}
+header .brand{display:flex;align-items:center;gap:8px;font-weight:600;color:inherit;text-decoration:none}
+header img{height:28px}
+header nav a{margin-left:16px;color:var(--brand);text-decoration:none}
+main{max-width:420px;margin:48px auto;padding:32px;background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+main.wide{max-width:880px}
+h1{font-size:1.4em;margin:0 0 16px}
+label{display:block;margin:12px 0 4px;font-size:.9em;color:#555}
+input[type=text],input[type=password],input[type=email]{width:100%;padding:10px;border:1px solid #ccd0d5;border-radius:6px;font-size:1em}
+button{margin-top:16px;padding:10px 16px;border:0;border-radius:6px;background:var(--brand);color:#fff;font-size:1em;cursor:pointer}
+button.secondary{background:#e4e6eb;color:#1c1e21}
+.actions{display:flex;gap:8px}
+.error{padding:10px;border-radius:6px;background:#fdecea;color:#b3261e}
+.notice{padding:10px;border-radius:6px;background:#e8f5e9;color:#1b5e20}
+ul.scopes li{margin:6px 0}
+ul.apps{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:16px}
+ul.apps li{border:1px solid #e3e5e8;border-radius:8px;padding:16px}
+ul.apps img{height:40px}
+ul.apps .remark{color:#666;font-size:.9em}
+footer{text-align:center;color:#888;font-size:.85em;margin:24px}
+footer a{color:inherit}
+`;
+}
+
+function layout(
+  ctx: PageContext,
+  title: MessageKey,
+  body: SafeHtml,
+  options: { wide?: boolean; nav?: boolean } = {},
+): string {
+  const t = translator(ctx.language);
+  const other: Language = ctx.language === 'en' ? 'zh-CN' : 'en';
+  const switchHref = `/lang/${other}/?next=${encodeURIComponent(ctx.path)}`;
+  return `<!DOCTYPE html>${
+    html`<html lang="${ctx.language}">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${t(title)} · ${ctx.branding.name}</title>
+        <link rel="stylesheet" href="${STYLESHEET_PATH}" />
+      </head>
+      <body>
+        <header>
+          <a class="brand" href="/workbench/"
+            >${ctx.branding.logoUrl ? html`<img src="${ctx.branding.logoUrl}" alt="" />` : ''}<span
+              >${ctx.branding.name}</span
+            ></a
+          >
+          ${options.nav ? html`<nav><a href="/workbench/">${t('title_workbench')}</a><a href="/profile/">${t('title_profile')}</a><a href="/logout/">${t('sign_out')}</a></nav>` : ''}
+        </header>
+        <main class="${options.wide ? 'wide' : ''}">
+          <h1>${t(title)}</h1>
+          ${body}
+        </main>
+        <footer><a href="${switchHref}" id="language-switch" hreflang="${other}">${t('language')}</a></footer>
+      </body>
+    </html>`.value
+  }`;
+}
+
+function csrfField(ctx: PageContext): SafeHtml {
+  return html`<input type="hidden" name="csrf" value="${ctx.csrfToken}" />`;
+}
+
+export function loginPage(
+  ctx: PageContext,
+  form: { action: string; appName?: string; username?: string; error?: string },
+): string {
+  const t = translator(ctx.language);
+  return layout(
+    ctx,
+    'title_login',
+    html`${form.appName ? html`<p>${t('sign_in_to', { app: form.appName })}</p>` : ''}
+      ${form.error ? html`<p class="error" role="alert">${form.error}</p>` : ''}
+      <form method="post" action="${form.action}">
+        ${csrfField(ctx)} <label for="username">${t('username')}</label
+        ><input
+          type="text"
+          id="username"
+          name="username"
+          value="${form.username ?? ''}"
+          autocomplete="username"
+          required
+          autofocus
+        />
+        <label for="password">${t('password')}</label
+        ><input type="password" id="password" name="password" autocomplete="current-password" required />
+        <button type="submit">${t('sign_in')}</button>
+      </form>`,
+  );
+}
+
+export function consentPage(
+  ctx: PageContext,
+  view: { uid: string; appName: string; scopes: string[] },
+): string {
+  const t = translator(ctx.language);
+  return layout(
+    ctx,
+    'title_consent',
+    html`<p>${t('consent_intro', { app: view.appName })}</p>
+      <ul class="scopes">
+        ${view.scopes.map((s) => html`<li>${scopeLabel(ctx.language, s)}</li>`)}
+      </ul>
+      <div class="actions">
+        <form method="post" action="/interaction/${view.uid}/confirm">
+          ${csrfField(ctx)}<button type="submit" id="allow">${t('allow')}</button>
+        </form>
+        <form method="post" action="/interaction/${view.uid}/abort">
+          ${csrfField(ctx)}<button type="submit" class="secondary" id="deny">${t('deny')}</button>
+        </form>
+      </div>`,
+  );
+}
+
+export function deniedPage(
+  ctx: PageContext,
+  view: { uid: string; appName: string; permUid: string },
+): string {
+  const t = translator(ctx.language);
+  return layout(
+    ctx,
+    'title_denied',
+    html`<p class="error" role="alert">${t('denied_intro', { app: view.appName })}</p>
+      <p>${t('denied_why', { perm: view.permUid })}</p>
+      <div class="actions">
+        <form method="post" action="/interaction/${view.uid}/abort">
+          ${csrfField(ctx)}<button type="submit" id="back">${t('denied_back')}</button>
+        </form>
+        <form method="get" action="/interaction/${view.uid}/">
+          <button type="submit" class="secondary" id="retry">${t('retry')}</button>
+        </form>
+      </div>`,
+  );
+}
+
+export function errorPage(ctx: PageContext, error: { error: string; error_description?: string }): string {
+  const t = translator(ctx.language);
+  return layout(
+    ctx,
+    'title_error',
+    html`<p>${t('error_intro')}</p>
+      <p class="error">
+        <code>${error.error}</code>${error.error_description ? html`: ${error.error_description}` : ''}
+      </p>`,
+  );
+}
+
+export function logoutPage(
+  ctx: PageContext,
+  providerForm: string,
+  formId: string,
+  appName: string | undefined,
+): string {
+  const t = translator(ctx.language);
+  // The provider's form is markup it generated itself (a hidden xsrf field, escaped by it); the
+  // buttons submit it by id.
+  return layout(
+    ctx,
+    'title_logout',
+    html`<p>${t('logout_question')}</p>
+      <p>${appName ? t('logout_from', { app: appName }) : t('logout_all')}</p>
+      ${new SafeHtml(providerForm)}
+      <div class="actions">
+        <button type="submit" form="${formId}" name="logout" value="yes" id="logout-yes">
+          ${t('logout_yes')}
+        </button>
+        <button type="submit" form="${formId}" class="secondary" id="logout-no">${t('logout_no')}</button>
+      </div>`,
+  );
+}
+
+export function loggedOutPage(ctx: PageContext): string {
+  const t = translator(ctx.language);
+  return layout(
+    ctx,
+    'title_logged_out',
+    html`<p class="notice">${t('logged_out')}</p>
+      <p><a href="/login/">${t('sign_in')}</a></p>`,
+  );
+}
+
+export interface WorkbenchApp {
+  name: string;
+  remark: string;
+  index: string;
+  logo: string;
+}
+
+export function workbenchPage(ctx: PageContext, apps: WorkbenchApp[]): string {
+  const t = translator(ctx.language);
+  const link = (url: string) => (/^https?:\/\//.test(url) ? url : null);
+  return layout(
+    ctx,
+    'title_workbench',
+    apps.length === 0
+      ? html`<p>${t('no_apps')}</p>`
+      : html`<ul class="apps">
+          ${apps.map(
+            (app) =>
+              html`<li>
+                ${link(app.logo) ? html`<img src="${app.logo}" alt="" />` : ''}
+                <h2>${app.name}</h2>
+                <p class="remark">${app.remark}</p>
+                ${link(app.index) ? html`<a href="${app.index}" rel="noopener">${t('open')}</a>` : ''}
+              </li>`,
+          )}
+        </ul>`,
+    { wide: true, nav: true },
+  );
+}
+
+export function profilePage(
+  ctx: PageContext,
+  profile: { username: string; name: string; email: string; mobile: string },
+  state: { saved?: boolean; error?: string },
+): string {
+  const t = translator(ctx.language);
+  return layout(
+    ctx,
+    'title_profile',
+    html`${state.saved ? html`<p class="notice">${t('saved')}</p>` : ''}${state.error ? html`<p class="error">${state.error}</p>` : ''}
+      <p><strong>${profile.username}</strong></p>
+      <form method="post" action="/profile/">
+        ${csrfField(ctx)} <label for="name">${t('name')}</label
+        ><input type="text" id="name" name="name" value="${profile.name}" maxlength="255" />
+        <label>${t('email')}</label>
+        <p>${profile.email || '—'}</p>
+        <label>${t('mobile')}</label>
+        <p>${profile.mobile || '—'}</p>
+        <button type="submit">${t('save')}</button>
+      </form>`,
+    { nav: true },
+  );
+}

@@ -1,0 +1,127 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { derivedKey } from '../../common/crypto/secret-box';
+import { MasterKey } from '../../common/crypto/master-key';
+import { type OidcPages, OidcPagesLink, type PageRequest } from '../oidc/oidc-pages.link';
+import { BrandingService } from './branding.service';
+import { CsrfTokens } from './csrf';
+import { type Language, LANGUAGE_COOKIE, languageCookieFrom, pickLanguage } from './i18n';
+import { errorPage, loggedOutPage, logoutPage, type PageContext } from './pages';
+
+export const CSRF_COOKIE = 'arbor_csrf';
+const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
+
+/** `__Host-` cookies (Secure, path /, no domain) when served over TLS; plain names over HTTP. */
+export function cookieName(base: string, secure: boolean): string {
+  return secure ? `__Host-${base}` : base;
+}
+
+/**
+ * What every hosted page needs: language, branding, CSRF, security headers. Also renders the pages
+ * the OAuth provider serves itself (errors, sign-out), so they look and speak the same.
+ */
+@Injectable()
+export class WebPagesService implements OnModuleInit, OidcPages {
+  readonly csrf: CsrfTokens;
+
+  constructor(
+    private readonly branding: BrandingService,
+    private readonly link: OidcPagesLink,
+    masterKey: MasterKey,
+  ) {
+    this.csrf = new CsrfTokens(derivedKey(masterKey.value, 'web-csrf'));
+  }
+
+  onModuleInit(): void {
+    this.link.connect(this);
+  }
+
+  language(req: Request): Language {
+    const cookies = req.cookies as Record<string, string | undefined>;
+    return pickLanguage(cookies[cookieName(LANGUAGE_COOKIE, req.secure)], req.get('accept-language'));
+  }
+
+  setLanguage(req: Request, res: Response, language: Language): void {
+    res.cookie(cookieName(LANGUAGE_COOKIE, req.secure), language, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: req.secure,
+      path: '/',
+      maxAge: ONE_YEAR_MS,
+    });
+  }
+
+  /** The page context, issuing the browser's CSRF secret cookie when it has none. */
+  async context(req: Request, res: Response): Promise<PageContext> {
+    const name = cookieName(CSRF_COOKIE, req.secure);
+    let secret = (req.cookies as Record<string, string | undefined>)[name];
+    if (!secret) {
+      secret = this.csrf.newSecret();
+      res.cookie(name, secret, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/' });
+    }
+    return {
+      language: this.language(req),
+      branding: await this.branding.current(),
+      csrfToken: this.csrf.tokenFor(secret),
+      path: req.originalUrl.split('?')[0],
+    };
+  }
+
+  csrfValid(req: Request): boolean {
+    const secret = (req.cookies as Record<string, string | undefined>)[cookieName(CSRF_COOKIE, req.secure)];
+    return this.csrf.verify(secret, (req.body as Record<string, unknown> | undefined)?.csrf);
+  }
+
+  /** Sends a page with the strict policy; `formTargets` are origins a form may end up at (redirects). */
+  send(res: Response, status: number, page: string, formTargets: string[] = []): void {
+    res
+      .status(status)
+      .set({
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Security-Policy': this.contentSecurityPolicy(formTargets),
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+        'X-Frame-Options': 'DENY',
+        'Referrer-Policy': 'no-referrer',
+      })
+      .send(page);
+  }
+
+  contentSecurityPolicy(formTargets: string[]): string {
+    const origins = [...new Set(formTargets.flatMap((uri) => URL.parse(uri)?.origin ?? []))].filter(
+      (o) => o !== 'null',
+    );
+    return [
+      "default-src 'none'",
+      "style-src 'self'",
+      "img-src 'self' https: data:",
+      `form-action 'self'${origins.map((o) => ` ${o}`).join('')}`,
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+    ].join('; ');
+  }
+
+  // ---- pages the provider renders ----
+
+  error(request: PageRequest, error: { error: string; error_description?: string }): string {
+    return errorPage(this.providerContext(request), error);
+  }
+
+  logout(request: PageRequest, form: string, formId: string, clientName: string | undefined): string {
+    return logoutPage(this.providerContext(request), form, formId, clientName);
+  }
+
+  loggedOut(request: PageRequest): string {
+    return loggedOutPage(this.providerContext(request));
+  }
+
+  /** Provider pages carry no Arbor form of their own (the provider has its xsrf), and default branding. */
+  private providerContext(request: PageRequest): PageContext {
+    return {
+      language: pickLanguage(languageCookieFrom(request.cookie), request.acceptLanguage),
+      branding: this.branding.cached(),
+      csrfToken: '',
+      path: '/oauth/session/end/',
+    };
+  }
+}

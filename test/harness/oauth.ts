@@ -1,0 +1,116 @@
+import { createHash, randomBytes } from 'node:crypto';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { API, type TestApp } from './test-app';
+
+export const REDIRECT = 'https://rp.example/cb';
+
+export interface TestClient {
+  appUid: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+let seq = 0;
+
+/** An app with an OAuth (or OIDC) client, registered through the admin API as an admin would. */
+export async function registerApp(
+  t: TestApp,
+  part: Record<string, unknown> = {},
+  fields: Record<string, unknown> = {},
+  protocol: 'oauth_app' | 'oidc_app' = 'oauth_app',
+): Promise<TestClient> {
+  seq += 1;
+  const uid = `rp${seq}x${process.pid % 1000}`;
+  const res = await t.http
+    .post(`${API}/app/`)
+    .set('Authorization', `Token ${await t.adminToken()}`)
+    .send({
+      uid,
+      name: `RP ${uid}`,
+      allow_any_user: true,
+      [protocol]: { redirect_uris: REDIRECT, ...part },
+      ...fields,
+    });
+  if (res.status !== 201) throw new Error(`app create failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const client = (res.body as Record<string, { client_id: string; client_secret: string }>)[protocol];
+  return { appUid: uid, clientId: client.client_id, clientSecret: client.client_secret };
+}
+
+export function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+export function basic(client: TestClient): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64')}`;
+}
+
+/** The value of the hidden CSRF field of a hosted page. */
+export function csrfOf(html: string): string {
+  const match = /name="csrf" value="([^"]+)"/.exec(html);
+  if (!match) throw new Error(`no CSRF field in page: ${html.slice(0, 300)}`);
+  return match[1];
+}
+
+/** A browser: a cookie jar over the app's HTTP server. */
+export function browser(t: TestApp): TestAgent {
+  return request.agent(t.app.getHttpServer());
+}
+
+function localPath(location: string): string {
+  const url = new URL(location, 'http://arbor.test');
+  return url.pathname + url.search;
+}
+
+/**
+ * Follows the authorization flow as a browser would: the login form when asked (with these
+ * credentials), consent when asked, until the provider leaves Arbor. Returns the final Location
+ * (the client's redirect URI with code or error) and the last page seen.
+ */
+export async function authorize(
+  agent: TestAgent,
+  query: Record<string, string>,
+  user: { username: string; password: string } | null,
+  options: { consent?: boolean } = {},
+): Promise<{ location: string | null; page: { status: number; text: string } | null }> {
+  let res = await agent.get(`/oauth/authorize/?${new URLSearchParams(query).toString()}`);
+  for (let hops = 0; hops < 12; hops++) {
+    if (res.status === 302 || res.status === 303) {
+      const location = res.headers.location;
+      // Arbor's own pages are relative or on the test server's origin; anything else is the client's.
+      if (!location.startsWith('/') && !/^http:\/\/(127\.0\.0\.1|arbor\.test)[:/]/.test(location)) {
+        return { location, page: null };
+      }
+      res = await agent.get(localPath(location));
+      continue;
+    }
+    const text = res.text;
+    const path = (res.req as unknown as { path: string }).path;
+    const interaction = /^\/interaction\/([^/]+)\/$/.exec(path.split('?')[0]);
+    if (!interaction || res.status !== 200) return { location: null, page: { status: res.status, text } };
+    if (text.includes('name="password"')) {
+      if (!user) return { location: null, page: { status: res.status, text } };
+      res = await agent
+        .post(`/interaction/${interaction[1]}/login`)
+        .type('form')
+        .send({ csrf: csrfOf(text), username: user.username, password: user.password });
+    } else if (text.includes('id="allow"')) {
+      if (options.consent === false) return { location: null, page: { status: res.status, text } };
+      res = await agent
+        .post(`/interaction/${interaction[1]}/confirm`)
+        .type('form')
+        .send({ csrf: csrfOf(text) });
+    } else {
+      return { location: null, page: { status: res.status, text } };
+    }
+  }
+  throw new Error('authorization did not finish');
+}
+
+export function codeFrom(location: string | null): string {
+  if (!location) throw new Error('no redirect');
+  const code = new URL(location).searchParams.get('code');
+  if (!code) throw new Error(`no code in ${location}`);
+  return code;
+}

@@ -1,0 +1,110 @@
+import { API, createTestApp, createUser, type TestApp } from './harness/test-app';
+import {
+  authorize,
+  basic,
+  browser,
+  codeFrom,
+  pkce,
+  REDIRECT,
+  registerApp,
+  type TestClient,
+} from './harness/oauth';
+
+describe('OAuth 2.0 / OIDC provider', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  const authQuery = (client: TestClient, challenge: string, extra: Record<string, string> = {}) => ({
+    client_id: client.clientId,
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: 'openid profile',
+    state: 'st4te',
+    nonce: 'n0nce',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...extra,
+  });
+
+  it('serves discovery with the ArkID paths', async () => {
+    const res = await t.http.get('/oauth/.well-known/openid-configuration').expect(200);
+    const path = (key: string) => new URL(res.body[key] as string).pathname;
+    expect(path('authorization_endpoint')).toBe('/oauth/authorize/');
+    expect(path('token_endpoint')).toBe('/oauth/token/');
+    expect(path('revocation_endpoint')).toBe('/oauth/revoke_token/');
+    expect(path('introspection_endpoint')).toBe('/oauth/introspect/');
+    expect(path('jwks_uri')).toBe('/oauth/oidc/jwks/');
+    expect(path('end_session_endpoint')).toBe('/oauth/session/end/');
+    expect(res.body).toMatchObject({
+      issuer: 'http://arbor.test/oauth',
+      subject_types_supported: ['public'],
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
+    });
+    const jwks = await t.http.get('/oauth/oidc/jwks/').expect(200);
+    expect(jwks.body.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(jwks.body.keys[0].d).toBeUndefined();
+  });
+
+  it('runs authorization code with PKCE through the hosted login and consent', async () => {
+    const client = await registerApp(t);
+    const user = await createUser(t, { email: 'pk@example.com' });
+    const { verifier, challenge } = pkce();
+    const agent = browser(t);
+    const { location, page } = await authorize(agent, authQuery(client, challenge), user);
+    expect(page).toBeNull();
+    const url = new URL(location as string);
+    expect(url.origin + url.pathname).toBe(REDIRECT);
+    expect(url.searchParams.get('state')).toBe('st4te');
+    expect(url.searchParams.get('iss')).toBe('http://arbor.test/oauth');
+    const token = await t.http
+      .post('/oauth/token/')
+      .set('Authorization', basic(client))
+      .type('form')
+      .send({
+        grant_type: 'authorization_code',
+        code: codeFrom(location),
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+      });
+    expect(token.status).toBe(200);
+    expect(token.body).toMatchObject({ token_type: 'Bearer', scope: 'openid profile' });
+    expect(token.body.refresh_token).toEqual(expect.any(String));
+    const userinfo = await t.http
+      .get('/oauth/userinfo/')
+      .set('Authorization', `Bearer ${token.body.access_token}`)
+      .expect(200);
+    expect(userinfo.body).toMatchObject({
+      preferred_username: user.username,
+      data: { user: { name: user.username } },
+    });
+    const oidcInfo = await t.http
+      .get('/oauth/oidc/userinfo/')
+      .set('Authorization', `Bearer ${token.body.access_token}`)
+      .expect(200);
+    const idPayload = JSON.parse(
+      Buffer.from((token.body.id_token as string).split('.')[1], 'base64url').toString(),
+    ) as { sub: string; nonce: string; aud: string };
+    expect(idPayload.sub).toBe(oidcInfo.body.sub);
+    expect(idPayload.sub).toBe(userinfo.body.sub);
+    expect(idPayload).toMatchObject({ nonce: 'n0nce', aud: client.clientId });
+  });
+
+  it('answers RFC 6749 errors', async () => {
+    const client = await registerApp(t);
+    const res = await t.http
+      .post('/oauth/token/')
+      .set('Authorization', basic({ ...client, clientSecret: 'wrong' }))
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ error: 'invalid_client' });
+    const info = await t.http.get('/oauth/userinfo/').set('Authorization', 'Bearer nope');
+    expect(info.status).toBe(401);
+    expect(info.body).toMatchObject({ error: 'invalid_token' });
+    expect(API).toBe('/siteapi/v1');
+  });
+});
