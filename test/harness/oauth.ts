@@ -86,7 +86,7 @@ export async function authorize(
       continue;
     }
     const text = res.text;
-    const path = (res.req as unknown as { path: string }).path;
+    const path = (res as unknown as { req: { path: string } }).req.path;
     const interaction = /^\/interaction\/([^/]+)\/$/.exec(path.split('?')[0]);
     if (!interaction || res.status !== 200) return { location: null, page: { status: res.status, text } };
     if (text.includes('name="password"')) {
