@@ -515,6 +515,12 @@ describe('audit log', () => {
     ).body as LogPage;
     expect(last.next).toBeNull();
     await t.http.get(`${API}/log/?summary=bulkcap&page_size=100&page=101`).set(admin).expect(404);
+    // Without a contains-search, a broad filter is counted to the cap and read newest first.
+    const dense = (
+      await t.http.get(`${API}/log/?subject=perm_assign&page_size=100&page=2`).set(admin).expect(200)
+    ).body as LogPage & { count_capped: boolean };
+    expect([dense.count, dense.count_capped]).toEqual([10_000, true]);
+    expect(dense.results[0].summary).toBe('bulkcap b4 n1909');
     // Few matches take the other path and keep the same order.
     const few = (
       await t.http.get(`${API}/log/?summary=bulkcap b3 n20&page_size=5&page=2`).set(admin).expect(200)

@@ -100,7 +100,8 @@ export class AuditRepository {
   /**
    * A page, newest first, and how many entries match, counted up to COUNT_CAP (counting every match of
    * a broad filter over millions of rows would cost more than the page; the CSV export has them all).
-   * Few matches are fetched by the filter's own index and sorted here; many are read newest first.
+   * Few matches (and any contains-search) are collected by the filter's own index and sorted here;
+   * many are read newest first.
    */
   async page(
     filter: AuditFilter,
@@ -109,6 +110,9 @@ export class AuditRepository {
   ): Promise<{ rows: StoredEntry[]; count: number; capped: boolean }> {
     const where = await this.where(filter, scope);
     if (!where) return { rows: [], count: 0, capped: false };
+    // A contains-search has no index to seek: one pass over the narrow summary index collects the
+    // matches, which give both the count and, sorted here, the page.
+    if (filter.summary) return this.pageOfMatches(where, page);
     const [{ n }] = await this.dataSource.query<{ n: number | string }[]>(
       `SELECT COUNT(*) AS n FROM (SELECT 1 FROM audit_log e WHERE ${where.sql} LIMIT ?) m`,
       [...where.params, COUNT_CAP + 1],
@@ -116,34 +120,47 @@ export class AuditRepository {
     const capped = Number(n) > COUNT_CAP;
     const count = Math.min(Number(n), COUNT_CAP);
     if (count === 0 || page.offset >= count) return { rows: [], count, capped };
-    let ids: number[];
-    if (count <= SPARSE_MATCHES) {
-      // No ORDER BY: the optimizer picks the index that serves the filter instead of walking the
-      // time index backwards past every non-matching entry.
-      const matches = await this.dataSource.query<{ id: number | string; created_at: unknown }[]>(
-        `SELECT e.id, e.created_at FROM audit_log e WHERE ${where.sql}`,
-        where.params,
-      );
-      ids = matches
-        .map((m) => ({ id: Number(m.id), at: toDate(m.created_at).getTime() }))
-        .sort((a, b) => b.at - a.at || b.id - a.id)
-        .slice(page.offset, page.offset + page.pageSize)
-        .map((m) => m.id);
-    } else {
-      // Late row lookup: the page's ids come from the index alone, then only those rows are read.
-      const found = await this.dataSource.query<{ id: number | string }[]>(
-        `SELECT e.id FROM audit_log e WHERE ${where.sql} ORDER BY e.created_at DESC, e.id DESC LIMIT ? OFFSET ?`,
-        [...where.params, page.pageSize, page.offset],
-      );
-      ids = found.map((r) => Number(r.id));
-    }
-    if (ids.length === 0) return { rows: [], count, capped };
+    if (count <= SPARSE_MATCHES) return this.pageOfMatches(where, page);
+    // Late row lookup: the page's ids come from the index alone, then only those rows are read.
+    const found = await this.dataSource.query<{ id: number | string }[]>(
+      `SELECT e.id FROM audit_log e WHERE ${where.sql} ORDER BY e.created_at DESC, e.id DESC LIMIT ? OFFSET ?`,
+      [...where.params, page.pageSize, page.offset],
+    );
+    return { rows: await this.rowsByIds(found.map((r) => Number(r.id))), count, capped };
+  }
+
+  /**
+   * Every match's id and time (up to the cap) in one pass with no ORDER BY, so the optimizer uses the
+   * index that serves the filter rather than walking the time index past non-matching entries; the
+   * matches are then ordered here.
+   */
+  private async pageOfMatches(
+    where: Where,
+    page: PageRequest,
+  ): Promise<{ rows: StoredEntry[]; count: number; capped: boolean }> {
+    const matches = await this.dataSource.query<{ id: number | string; created_at: unknown }[]>(
+      `SELECT e.id, e.created_at FROM audit_log e WHERE ${where.sql} LIMIT ?`,
+      [...where.params, COUNT_CAP + 1],
+    );
+    const capped = matches.length > COUNT_CAP;
+    const count = Math.min(matches.length, COUNT_CAP);
+    if (page.offset >= count) return { rows: [], count, capped };
+    const ids = matches
+      .map((m) => ({ id: Number(m.id), at: toDate(m.created_at).getTime() }))
+      .sort((a, b) => b.at - a.at || b.id - a.id)
+      .slice(page.offset, Math.min(page.offset + page.pageSize, count))
+      .map((m) => m.id);
+    return { rows: await this.rowsByIds(ids), count, capped };
+  }
+
+  private async rowsByIds(ids: number[]): Promise<StoredEntry[]> {
+    if (ids.length === 0) return [];
     const rows = await this.dataSource.query<Record<string, unknown>[]>(
       `SELECT ${LIST_COLUMNS} FROM audit_log e WHERE e.id IN (${ids.map(() => '?').join(', ')}) ` +
         'ORDER BY e.created_at DESC, e.id DESC',
       ids,
     );
-    return { rows: rows.map(toStored), count, capped };
+    return rows.map(toStored);
   }
 
   async findByUuid(uuid: string, scope: AdminScope): Promise<StoredEntry | null> {
