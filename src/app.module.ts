@@ -17,12 +17,15 @@ import { OrgModule } from './modules/org/org.module';
 import { PermissionsModule } from './modules/permissions/permissions.module';
 import { MigrationModule } from './modules/migration/migration.module';
 import { OpsModule } from './modules/ops/ops.module';
+import { JobsModule, type ProcessRole } from './modules/jobs/jobs.module';
+import { SyncModule } from './modules/sync/sync.module';
 import { OidcModule } from './modules/oidc/oidc.module';
 import { WebModule } from './modules/web/web.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+  /** `role`: the HTTP API, or the background worker (`src/worker.ts`), which consumes the job queue. */
+  static forRoot(config: AppConfig, logger: Logger, role: ProcessRole = 'api'): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -44,6 +47,8 @@ export class AppModule {
         AdminScopeModule,
         MigrationModule,
         OpsModule,
+        JobsModule.forRoot(config, role),
+        SyncModule,
         OidcModule,
         WebModule,
       ],

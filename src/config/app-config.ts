@@ -22,6 +22,22 @@ export class AppConfig {
   readonly audit: { enabled: boolean; retentionDays: number };
   readonly metrics: { enabled: boolean; token?: string };
   readonly shutdownTimeoutMs: number;
+  readonly jobs: { leaseSeconds: number; concurrency: number };
+  readonly dingtalk: {
+    apiBase: string;
+    newApiBase: string;
+    appKey: string;
+    appSecret: string;
+    corpId: string;
+    qrAppId: string;
+    qrAppSecret: string;
+    maxRps: number;
+    secretsKey?: string;
+    pullCron: string;
+    pushCron: string;
+    leaverPolicy: 'disable' | 'delete' | 'ignore';
+    leaverDeleteDays: number;
+  };
   readonly secretKey: { value?: string; file: string };
   readonly oidc: {
     accessTokenTtlSeconds: number;
@@ -57,6 +73,22 @@ export class AppConfig {
     this.audit = { enabled: e.AUDIT_ENABLED, retentionDays: e.AUDIT_RETENTION_DAYS };
     this.metrics = { enabled: e.METRICS_ENABLED, token: e.METRICS_TOKEN };
     this.shutdownTimeoutMs = e.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+    this.jobs = { leaseSeconds: e.JOB_LEASE_SECONDS, concurrency: e.WORKER_CONCURRENCY };
+    this.dingtalk = {
+      apiBase: e.DINGTALK_API_BASE.replace(/\/+$/, ''),
+      newApiBase: e.DINGTALK_NEW_API_BASE.replace(/\/+$/, ''),
+      appKey: e.DINGTALK_APP_KEY,
+      appSecret: e.DINGTALK_APP_SECRET,
+      corpId: e.DINGTALK_CORP_ID,
+      qrAppId: e.DINGTALK_QR_APP_ID,
+      qrAppSecret: e.DINGTALK_QR_APP_SECRET,
+      maxRps: e.DINGTALK_MAX_RPS,
+      secretsKey: e.DINGTALK_SECRETS_KEY,
+      pullCron: e.DINGTALK_PULL_CRON.trim(),
+      pushCron: e.DINGTALK_PUSH_CRON.trim(),
+      leaverPolicy: e.DINGTALK_LEAVER_POLICY,
+      leaverDeleteDays: e.DINGTALK_LEAVER_DELETE_DAYS,
+    };
     this.secretKey = { value: e.SECRET_KEY, file: e.SECRET_KEY_FILE };
     this.oidc = {
       accessTokenTtlSeconds: e.OIDC_ACCESS_TOKEN_TTL_SECONDS,

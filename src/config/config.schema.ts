@@ -1,4 +1,5 @@
 import { Transform, plainToInstance } from 'class-transformer';
+import { CronExpressionParser } from 'cron-parser';
 import {
   IsBoolean,
   IsIn,
@@ -213,6 +214,77 @@ export class EnvironmentSchema {
   @Min(1)
   @Max(3600)
   SHUTDOWN_TIMEOUT_SECONDS = 25;
+
+  /** How long a job's lease (and BullMQ's job lock) lasts unrenewed: a dead worker's job resumes after it. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  @Max(600)
+  JOB_LEASE_SECONDS = 30;
+
+  /** Jobs one worker process runs at once (jobs of one kind never run beside each other anyway). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  WORKER_CONCURRENCY = 2;
+
+  /** DingTalk's old (`oapi`) and new (`api`) API hosts; point them elsewhere for tests or proxies. */
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  DINGTALK_API_BASE = 'https://oapi.dingtalk.com';
+
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  DINGTALK_NEW_API_BASE = 'https://api.dingtalk.com';
+
+  /** The DingTalk internal app used for sync and in-app login; `sync/ding/config/` overrides these. */
+  @IsString()
+  DINGTALK_APP_KEY = '';
+
+  @IsString()
+  DINGTALK_APP_SECRET = '';
+
+  @IsString()
+  DINGTALK_CORP_ID = '';
+
+  /** The DingTalk QR-login app (`ding/qr/callback/`). */
+  @IsString()
+  DINGTALK_QR_APP_ID = '';
+
+  @IsString()
+  DINGTALK_QR_APP_SECRET = '';
+
+  /** Requests per second Arbor sends to DingTalk per app (DingTalk allows 20 on the standard edition). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  DINGTALK_MAX_RPS = 20;
+
+  /**
+   * 32 random bytes as 64 hex characters: encrypts the DingTalk secrets stored through the API
+   * (AES-256-GCM). Without it, secrets can only come from the environment.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^[0-9a-fA-F]{64}$/, { message: 'must be 64 hex characters (32 bytes)' })
+  DINGTALK_SECRETS_KEY?: string;
+
+  /** Initial schedules of the DingTalk pull and push (standard 5-field cron; empty = off). */
+  @IsString()
+  DINGTALK_PULL_CRON = '';
+
+  @IsString()
+  DINGTALK_PUSH_CRON = '';
+
+  /** What a pull does with users gone from DingTalk: disable, delete (after N days disabled) or ignore. */
+  @IsIn(['disable', 'delete', 'ignore'])
+  DINGTALK_LEAVER_POLICY: 'disable' | 'delete' | 'ignore' = 'disable';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3650)
+  DINGTALK_LEAVER_DELETE_DAYS = 30;
 }
 
 function describe(errors: ValidationError[]): string[] {
@@ -233,7 +305,15 @@ export class ConfigValidationError extends Error {
 export function validateEnvironment(env: Record<string, string | undefined>): EnvironmentSchema {
   const keys = Object.keys(new EnvironmentSchema());
   const known: Record<string, string> = {};
-  for (const key of [...keys, 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD', 'METRICS_TOKEN', 'SECRET_KEY']) {
+  for (const key of [
+    ...keys,
+    'DATABASE_URL',
+    'REDIS_URL',
+    'ADMIN_PASSWORD',
+    'METRICS_TOKEN',
+    'SECRET_KEY',
+    'DINGTALK_SECRETS_KEY',
+  ]) {
     const value = env[key];
     if (value !== undefined) known[key] = value;
   }
@@ -243,10 +323,26 @@ export function validateEnvironment(env: Record<string, string | undefined>): En
   if (parsed.TOKEN_ABSOLUTE_TTL_SECONDS < parsed.TOKEN_IDLE_TTL_SECONDS) {
     problems.push('TOKEN_ABSOLUTE_TTL_SECONDS: must be at least TOKEN_IDLE_TTL_SECONDS');
   }
+  for (const key of ['DINGTALK_PULL_CRON', 'DINGTALK_PUSH_CRON'] as const) {
+    if (parsed[key] !== '' && !isStandardCron(parsed[key])) {
+      problems.push(`${key}: must be a 5-field cron expression (minute hour day-of-month month day-of-week)`);
+    }
+  }
   if (!isValidTimeZone(parsed.TIME_ZONE)) problems.push(`TIME_ZONE: unknown time zone "${parsed.TIME_ZONE}"`);
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return parsed;
 }
+
+function isStandardCron(expression: string): boolean {
+  if (expression.trim().split(/\s+/).length !== 5) return false;
+  try {
+    CronExpressionParser.parse(expression);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 
 function isValidTimeZone(zone: string): boolean {
   try {

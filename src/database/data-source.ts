@@ -12,6 +12,10 @@ import { Permissions1764000000000 } from './migrations/1764000000000-permissions
 import { Audit1764100000000 } from './migrations/1764100000000-audit';
 import { AuditActorEntity, AuditEntryEntity } from '../modules/audit/entities/audit-entry.entity';
 import { AdminScope1764050000000 } from './migrations/1764050000000-admin-scope';
+import { Jobs1764200000000 } from './migrations/1764200000000-jobs';
+import { DingTalk1764250000000 } from './migrations/1764250000000-dingtalk';
+import { JobLeaseEntity, JobScheduleEntity, TaskEntity } from '../modules/jobs/entities/task.entity';
+import { DingConfigEntity, DingNodeEntity, DingUserEntity } from '../modules/sync/entities/ding.entities';
 import {
   ManagerGroupAppEntity,
   ManagerGroupEntity,
@@ -49,6 +53,12 @@ export const ENTITIES = [
   PermNodeStatusEntity,
   AuditEntryEntity,
   AuditActorEntity,
+  TaskEntity,
+  JobLeaseEntity,
+  JobScheduleEntity,
+  DingConfigEntity,
+  DingUserEntity,
+  DingNodeEntity,
   ManagerGroupEntity,
   ManagerGroupNodeEntity,
   ManagerGroupUserEntity,
@@ -63,6 +73,8 @@ export const MIGRATIONS = [
   Permissions1764000000000,
   AdminScope1764050000000,
   Audit1764100000000,
+  Jobs1764200000000,
+  DingTalk1764250000000,
   Oidc1764310000000,
 ];
 

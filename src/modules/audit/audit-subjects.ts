@@ -36,6 +36,8 @@ export const AUDIT_SUBJECTS = {
   user_unlock: '解锁账号',
   user_import: '导入用户',
   perm_update: '修改权限信息',
+  sync_ding_pull: '从钉钉同步',
+  sync_ding_push: '同步到钉钉',
 } as const;
 
 export type AuditSubject = keyof typeof AUDIT_SUBJECTS;

@@ -64,6 +64,13 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
     return added;
   }
 
+  /** Removes the listed users from one node (directory sync); returns nothing when none were members. */
+  async removeMembersWithin(manager: EntityManager, nodeId: number, userIds: number[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await this.memberships.remove(manager, nodeId, userIds);
+    await this.stamps.bump(manager, 'org');
+  }
+
   /** Direct member ids of each node, in member order. */
   async memberIdsOf(nodeIds: number[], manager?: EntityManager): Promise<Map<number, number[]>> {
     const result = new Map<number, number[]>();

@@ -196,6 +196,10 @@ export class OrgNodesRepository {
       .execute();
   }
 
+  async rename(manager: EntityManager, id: number, name: string): Promise<void> {
+    await this.repo(manager).update({ id }, { name });
+  }
+
   async setOrder(manager: EntityManager, id: number, orderNo: number): Promise<void> {
     await this.repo(manager).update({ id }, { orderNo });
   }

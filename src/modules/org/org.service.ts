@@ -372,6 +372,78 @@ export class OrgService {
     return this.insertChildWithin(manager, parent, { name });
   }
 
+  // ---- for directory sync (the sync room) ----
+
+  /**
+   * A department or group that directory sync creates under `parentId` at position `orderNo`, inside
+   * the caller's transaction (which records the audit entry).
+   */
+  async createSyncedWithin(
+    manager: EntityManager,
+    parentId: number,
+    name: string,
+    orderNo: number,
+  ): Promise<OrgNodeEntity> {
+    const parent = await this.nodes.findById(parentId, manager);
+    if (!parent) throw OrgErrors.notFound();
+    await this.nodes.lockTree(parent.kind, manager);
+    const node = await this.insertChildWithin(manager, parent, { name });
+    if (node.orderNo !== orderNo) {
+      await this.nodes.setOrder(manager, node.id, orderNo);
+      node.orderNo = orderNo;
+    }
+    return node;
+  }
+
+  /**
+   * Brings a synced node to the upstream name, parent and position. A parent inside the node's own
+   * subtree is refused (`deadlock`), as for any move.
+   */
+  async updateSyncedWithin(
+    manager: EntityManager,
+    nodeId: number,
+    target: { name: string; parentId: number; orderNo: number },
+  ): Promise<{ renamed: boolean; moved: boolean; reordered: boolean }> {
+    const node = await this.nodes.findById(nodeId, manager);
+    if (!node) throw OrgErrors.notFound();
+    const renamed = node.name !== target.name;
+    const moved = node.parentId !== target.parentId;
+    const reordered = node.orderNo !== target.orderNo;
+    if (moved) {
+      const parent = await this.nodes.findById(target.parentId, manager);
+      if (!parent) throw OrgErrors.notFound();
+      if (parent.path.startsWith(node.path)) throw OrgErrors.deadlock();
+      await this.nodes.lockTree(node.kind, manager);
+      await this.nodes.moveSubtree(
+        manager,
+        node,
+        parent,
+        target.orderNo,
+        node.kind === 'dept' ? 'dept' : parent.top,
+      );
+    } else if (reordered) {
+      await this.nodes.setOrder(manager, node.id, target.orderNo);
+    }
+    if (renamed) {
+      await this.nodes.rename(manager, node.id, target.name);
+    }
+    if (renamed || moved || reordered) await this.stamps.bump(manager, 'org');
+    return { renamed, moved, reordered };
+  }
+
+  /** Deletes a synced node and its memberships; false (nothing done) while it still has child nodes. */
+  async removeSyncedWithin(manager: EntityManager, nodeId: number): Promise<boolean> {
+    const node = await this.nodes.findById(nodeId, manager);
+    if (!node) return true;
+    if (node.builtin || (await this.nodes.countChildren(node.id, manager)) > 0) return false;
+    await this.nodes.lockTree(node.kind, manager);
+    await this.memberships.removeAllOfNode(manager, node.id);
+    await this.hooks.remove(manager, node.id);
+    await this.nodes.delete(manager, node.id);
+    await this.stamps.bump(manager, 'org');
+    return true;
+  }
+
   private async insertChildWithin(
     manager: EntityManager,
     parent: OrgNodeEntity,

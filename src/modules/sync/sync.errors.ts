@@ -1,0 +1,23 @@
+import { DomainError, fieldError, nonFieldError } from '../../common/errors/domain-error';
+
+export const SyncErrors = {
+  notConfigured: () =>
+    nonFieldError('sync.ding_not_configured', 'DingTalk app_key and app_secret are not configured'),
+  badCron: (field: string) =>
+    fieldError(
+      'sync.bad_cron',
+      field,
+      'Enter a 5-field cron expression: minute hour day-of-month month day-of-week.',
+    ),
+  noSecretsKey: (field: string) =>
+    fieldError(
+      'sync.no_secrets_key',
+      field,
+      'Set DINGTALK_SECRETS_KEY to store DingTalk secrets through the API.',
+    ),
+  codeRequired: () => fieldError('sync.code_required', 'code', 'This field is required.'),
+  codeInvalid: () => fieldError('sync.code_invalid', 'code', 'invalid'),
+  notRegistered: () => nonFieldError('sync.ding_not_registered', 'the DingTalk account is not registered'),
+  qrNotAllowed: () => new DomainError('sync.ding_qr_not_allowed', 403, { err_msg: 'ding qr not allowed' }),
+  dingTimeout: () => new DomainError('sync.ding_timeout', 408, { err_msg: 'get dingding user time out' }),
+};
