@@ -17,10 +17,14 @@ import { OrgModule } from './modules/org/org.module';
 import { PermissionsModule } from './modules/permissions/permissions.module';
 import { MigrationModule } from './modules/migration/migration.module';
 import { OpsModule } from './modules/ops/ops.module';
-import { JobsModule, type ProcessRole } from './modules/jobs/jobs.module';
-import { SyncModule } from './modules/sync/sync.module';
+import { SettingsModule } from './modules/settings/settings.module';
+import { NotificationsModule } from './modules/notifications/notifications.module';
+import { StorageModule } from './modules/storage/storage.module';
+import { LifecycleModule } from './modules/lifecycle/lifecycle.module';
 import { OidcModule } from './modules/oidc/oidc.module';
 import { WebModule } from './modules/web/web.module';
+import { JobsModule, type ProcessRole } from './modules/jobs/jobs.module';
+import { SyncModule } from './modules/sync/sync.module';
 
 @Module({})
 export class AppModule {
@@ -47,6 +51,10 @@ export class AppModule {
         AdminScopeModule,
         MigrationModule,
         OpsModule,
+        SettingsModule,
+        NotificationsModule,
+        StorageModule,
+        LifecycleModule,
         JobsModule.forRoot(config, role),
         SyncModule,
         OidcModule,

@@ -46,7 +46,9 @@ export class AppConfig {
     refreshTokenTtlSeconds: number;
   };
   readonly tokens: { idleTtlSeconds: number; absoluteTtlSeconds: number };
-  readonly passwords: { minLength: number };
+  readonly sms: { aliyunEndpoint: string };
+  readonly files: { localDir: string; maxBytes: number };
+  readonly verification: { addressHourlyLimit: number; ipHourlyLimit: number };
   readonly login: {
     lockoutThreshold: number;
     lockoutSeconds: number;
@@ -100,7 +102,12 @@ export class AppConfig {
       idleTtlSeconds: e.TOKEN_IDLE_TTL_SECONDS,
       absoluteTtlSeconds: e.TOKEN_ABSOLUTE_TTL_SECONDS,
     };
-    this.passwords = { minLength: e.PASSWORD_MIN_LENGTH };
+    this.sms = { aliyunEndpoint: e.ALIYUN_SMS_ENDPOINT.replace(/\/+$/, '') };
+    this.files = { localDir: e.FILE_STORAGE_DIR, maxBytes: e.UPLOAD_MAX_BYTES };
+    this.verification = {
+      addressHourlyLimit: e.VERIFICATION_ADDRESS_HOURLY_LIMIT,
+      ipHourlyLimit: e.VERIFICATION_IP_HOURLY_LIMIT,
+    };
     this.login = {
       lockoutThreshold: e.LOGIN_LOCKOUT_THRESHOLD,
       lockoutSeconds: e.LOGIN_LOCKOUT_SECONDS,

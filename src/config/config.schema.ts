@@ -96,12 +96,6 @@ export class EnvironmentSchema {
   @Min(60)
   TOKEN_ABSOLUTE_TTL_SECONDS = 30 * 24 * 3600;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(8)
-  @Max(128)
-  PASSWORD_MIN_LENGTH = 8;
-
   /** Consecutive failures before an account locks; the hourly cap of 100 holds whatever this says. */
   @Transform(toInt)
   @IsInt()
@@ -166,6 +160,36 @@ export class EnvironmentSchema {
   @IsString()
   @MinLength(16)
   METRICS_TOKEN?: string;
+
+  /** Aliyun SMS (dysmsapi) endpoint; http://host:port for a test double. */
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  ALIYUN_SMS_ENDPOINT = 'https://dysmsapi.aliyuncs.com';
+
+  /** Directory of uploaded files while site config `storage.method` is `local`. */
+  @IsString()
+  @MinLength(1)
+  FILE_STORAGE_DIR = './data/files';
+
+  /** Largest accepted upload (avatars, logos), in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(50 * 1024 * 1024)
+  UPLOAD_MAX_BYTES = 2 * 1024 * 1024;
+
+  /** Verification codes and links one address (mobile or e-mail) may be sent per hour. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  VERIFICATION_ADDRESS_HOURLY_LIMIT = 5;
+
+  /** Verification codes and links one client IP may request per hour. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100000)
+  VERIFICATION_IP_HOURLY_LIMIT = 30;
 
   /**
    * Master key for secrets stored in the database (OIDC signing keys): at least 32 characters. Unset, a
@@ -342,7 +366,6 @@ function isStandardCron(expression: string): boolean {
     return false;
   }
 }
-
 
 function isValidTimeZone(zone: string): boolean {
   try {

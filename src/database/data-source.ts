@@ -10,6 +10,11 @@ import { Organization1763900000000 } from './migrations/1763900000000-organizati
 import { ChangeStamps1763950000000 } from './migrations/1763950000000-change-stamps';
 import { Permissions1764000000000 } from './migrations/1764000000000-permissions';
 import { Audit1764100000000 } from './migrations/1764100000000-audit';
+import { Lifecycle1764400000000 } from './migrations/1764400000000-lifecycle';
+import { SiteSettingEntity } from '../modules/settings/entities/site-setting.entity';
+import { CaptchaEntity } from '../modules/lifecycle/entities/captcha.entity';
+import { InvitationEntity } from '../modules/lifecycle/entities/invitation.entity';
+import { VerificationEntity } from '../modules/lifecycle/entities/verification.entity';
 import { AuditActorEntity, AuditEntryEntity } from '../modules/audit/entities/audit-entry.entity';
 import { AdminScope1764050000000 } from './migrations/1764050000000-admin-scope';
 import { Jobs1764200000000 } from './migrations/1764200000000-jobs';
@@ -39,6 +44,10 @@ import { Oidc1764310000000 } from './migrations/1764310000000-oidc';
 
 export const ENTITIES = [
   UserEntity,
+  SiteSettingEntity,
+  VerificationEntity,
+  InvitationEntity,
+  CaptchaEntity,
   ApiTokenEntity,
   LoginThrottleEntity,
   OrgNodeEntity,
@@ -76,6 +85,7 @@ export const MIGRATIONS = [
   Jobs1764200000000,
   DingTalk1764250000000,
   Oidc1764310000000,
+  Lifecycle1764400000000,
 ];
 
 /** One definition for the app, the CLI and the tests: SQLite by default, MySQL/MariaDB via DATABASE_URL. */

@@ -5,7 +5,8 @@ export const AccountErrors = {
   existed: (field: 'username' | 'private_email' | 'mobile') =>
     fieldError(`account.${field}_taken`, field, 'existed'),
   usernameImmutable: () => fieldError('account.username_immutable', 'username', 'this field is immutable'),
-  weakPassword: (messages: string[]) => new DomainError('account.weak_password', 400, { password: messages }),
+  weakPassword: (messages: string[], field = 'password') =>
+    new DomainError('account.weak_password', 400, { [field]: messages }),
   cannotRemoveSelf: () =>
     nonFieldError('account.cannot_remove_self', 'You cannot delete or disable your own account.'),
   nodesDoNotExist: (field: string, uids: string[]) =>

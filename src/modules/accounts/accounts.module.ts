@@ -3,6 +3,7 @@ import { AuditModule } from '../audit/audit.module';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { AdminScopeLink } from './admin-scope.link';
 import { PasswordHasher } from './password-hasher.service';
+import { PasswordPolicySource } from './password-policy.source';
 import { ProfileController } from './profile.controller';
 import { UserLifecycleHooks } from './user-lifecycle.hooks';
 import { UserOrgLink } from './user-org.link';
@@ -18,12 +19,13 @@ import { UsersService } from './users.service';
     UsersService,
     UsersRepository,
     PasswordHasher,
+    PasswordPolicySource,
     UserLifecycleHooks,
     UserOrgLink,
     UserPermsLink,
     AdminScopeLink,
     AdminBootstrapService,
   ],
-  exports: [UsersService, UserLifecycleHooks, UserOrgLink, UserPermsLink, AdminScopeLink],
+  exports: [UsersService, PasswordPolicySource, UserLifecycleHooks, UserOrgLink, UserPermsLink, AdminScopeLink],
 })
 export class AccountsModule {}

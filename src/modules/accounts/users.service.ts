@@ -21,6 +21,7 @@ import type { EmployeeResponseDto, UserProfileResponseDto, UserResponseDto } fro
 import { type UserEntity, UserOrigin } from './entities/user.entity';
 import { PasswordHasher } from './password-hasher.service';
 import { passwordProblems } from './password-policy';
+import { PasswordPolicySource } from './password-policy.source';
 import { parseMemberListQuery, parseUserListQuery, type UserListFilter } from './user-list-query';
 import { UserLifecycleHooks } from './user-lifecycle.hooks';
 import { type UserCondition, UserOrgLink } from './user-org.link';
@@ -59,6 +60,7 @@ export class UsersService {
     private readonly org: UserOrgLink,
     private readonly scopes: AdminScopeLink,
     private readonly audit: AuditService,
+    private readonly passwordPolicy: PasswordPolicySource,
   ) {}
 
   async list(
@@ -354,6 +356,90 @@ export class UsersService {
     return conditions;
   }
 
+  // ---- self-service lifecycle (the lifecycle room), inside the caller's transaction ----
+
+  findLiveByIdOrNull(id: number, manager?: EntityManager): Promise<UserEntity | null> {
+    return this.users.findLiveById(id, manager);
+  }
+
+  /** A live user by id, read within the caller's transaction. */
+  requireLiveByIdWithin(manager: EntityManager, id: number): Promise<UserEntity> {
+    return this.requireLiveById(id, manager);
+  }
+
+  /** Creates a self-registered account (`from_register`); "existed" for a taken username, mobile or e-mail. */
+  async registerWithin(
+    manager: EntityManager,
+    fields: {
+      username: string;
+      passwordHash: string;
+      origin: UserOrigin.MobileSignup | UserOrigin.EmailSignup;
+      mobile?: string;
+      privateEmail?: string;
+    },
+  ): Promise<UserEntity> {
+    await this.assertNoConflict(manager, {
+      username: fields.username,
+      mobile: fields.mobile ?? null,
+      private_email: fields.privateEmail ?? null,
+    });
+    return this.users.insert(manager, {
+      username: fields.username,
+      name: fields.username,
+      passwordHash: fields.passwordHash,
+      origin: fields.origin,
+      fromRegister: true,
+      mobile: fields.mobile ?? null,
+      privateEmail: fields.privateEmail ?? null,
+    });
+  }
+
+  /**
+   * A password chosen through a recovery or activation flow: clears `require_reset_password` and ends
+   * every session of the user. `settle` marks an invitee as active (its first sign-in).
+   */
+  async setPasswordHashWithin(
+    manager: EntityManager,
+    userId: number,
+    passwordHash: string | null,
+    options: { settle?: boolean; username?: string; requireReset?: boolean } = {},
+  ): Promise<void> {
+    const changes: Partial<UserEntity> = { requireResetPassword: options.requireReset ?? false };
+    if (passwordHash !== null) changes.passwordHash = passwordHash;
+    if (options.settle) changes.lastActiveTime = this.clock.now();
+    if (options.username !== undefined) {
+      await this.assertNoConflict(manager, { username: options.username }, userId);
+      changes.username = options.username;
+    }
+    await this.users.updateFields(manager, userId, changes);
+    await this.hooks.revokeCredentials(manager, userId);
+  }
+
+  /** Changes a verified recovery address; "existed" when another live user holds it. */
+  async setContactWithin(
+    manager: EntityManager,
+    userId: number,
+    field: 'mobile' | 'private_email',
+    value: string,
+  ): Promise<void> {
+    await this.assertNoConflict(manager, { [field]: value }, userId);
+    await this.users.updateFields(manager, userId, field === 'mobile' ? { mobile: value } : { privateEmail: value });
+  }
+
+  /** Makes a user a superuser or takes the role away (site admin transfer). */
+  async setSuperuserWithin(manager: EntityManager, userId: number, isAdmin: boolean): Promise<void> {
+    await this.users.updateFields(manager, userId, { isAdmin });
+  }
+
+  /** Turns a unique-index race lost to a parallel writer into the "existed" answer; rethrows anything else. */
+  rethrowUniqueViolation(error: unknown): never {
+    const index = uniqueViolationIndex(error);
+    if (index === null) throw error;
+    if (index.includes('private_email')) throw AccountErrors.existed('private_email');
+    if (index.includes('mobile')) throw AccountErrors.existed('mobile');
+    throw AccountErrors.existed('username');
+  }
+
   // ---- bulk import and export (the migration room) ----
 
   liveIdsByUsername(usernames: string[], manager?: EntityManager): Promise<Map<string, number>> {
@@ -450,9 +536,10 @@ export class UsersService {
     await this.setPassword(username, { password, require_reset_password: false }, UNRESTRICTED_SCOPE);
   }
 
-  private async hashChosenPassword(password: string, username: string): Promise<string> {
-    const problems = passwordProblems(password, this.config.passwords.minLength, username);
-    if (problems.length > 0) throw AccountErrors.weakPassword(problems);
+  /** Checks a newly chosen password against the current policy, then hashes it (outside any transaction). */
+  async hashChosenPassword(password: string, username: string, field = 'password'): Promise<string> {
+    const problems = passwordProblems(password, await this.passwordPolicy.current(), username);
+    if (problems.length > 0) throw AccountErrors.weakPassword(problems, field);
     return this.hasher.hash(password);
   }
 
@@ -482,11 +569,7 @@ export class UsersService {
     try {
       return await this.tx.run(work);
     } catch (error) {
-      const index = uniqueViolationIndex(error);
-      if (index === null) throw error;
-      if (index.includes('private_email')) throw AccountErrors.existed('private_email');
-      if (index.includes('mobile')) throw AccountErrors.existed('mobile');
-      throw AccountErrors.existed('username');
+      this.rethrowUniqueViolation(error);
     }
   }
 }

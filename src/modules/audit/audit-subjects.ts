@@ -36,6 +36,9 @@ export const AUDIT_SUBJECTS = {
   user_unlock: '解锁账号',
   user_import: '导入用户',
   perm_update: '修改权限信息',
+  ucenter_contact: '修改联系方式',
+  ucenter_invite: '邀请用户',
+  notify_failed: '通知发送失败',
   sync_ding_pull: '从钉钉同步',
   sync_ding_push: '同步到钉钉',
 } as const;

@@ -6,6 +6,7 @@ import { AccountsModule } from '../accounts/accounts.module';
 import { AuditModule } from '../audit/audit.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { LoginExtensions } from './login-extensions';
 import { LoginThrottleRepository } from './login-throttle.repository';
 import { LoginThrottleService } from './login-throttle.service';
 import { PrincipalGuard } from './principal.guard';
@@ -27,6 +28,7 @@ import { TokensService } from './tokens.service';
     TokensService,
     TokensRepository,
     LoginThrottleService,
+    LoginExtensions,
     LoginThrottleRepository,
     TokenStrategy,
     { provide: APP_GUARD, useClass: PrincipalGuard },
@@ -37,7 +39,7 @@ import { TokensService } from './tokens.service';
         config.redisUrl ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter(),
     },
   ],
-  exports: [AuthService, TokensService],
+  exports: [AuthService, TokensService, LoginExtensions, RATE_LIMITER],
 })
 export class AuthModule implements OnApplicationShutdown {
   constructor(@Inject(RATE_LIMITER) private readonly limiter: RateLimiter) {}

@@ -15,6 +15,7 @@ import { UsersService } from '../accounts/users.service';
 import type { UserEntity } from '../accounts/entities/user.entity';
 import { AuthErrors } from './auth.errors';
 import type { LoginDto, UserWithPermDto, UserWithPermWithTokenDto } from './dto/login.dto';
+import { LoginExtensions } from './login-extensions';
 import { LoginThrottleService } from './login-throttle.service';
 import { RATE_LIMITER, type RateLimiter } from './rate-limit/ip-rate-limiter';
 import { TokensService } from './tokens.service';
@@ -41,6 +42,7 @@ export class AuthService implements OnModuleInit {
     private readonly scopes: AdminScopeLink,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
+    private readonly extensions: LoginExtensions,
   ) {}
 
   onModuleInit(): void {
@@ -51,6 +53,7 @@ export class AuthService implements OnModuleInit {
     dto: LoginDto,
     client: ClientInfo,
   ): Promise<{ body: UserWithPermWithTokenDto; expiresAt: Date }> {
+    if (dto.sms_token !== undefined) return this.loginWithSmsToken(dto, client);
     const { user, subjectKey } = await this.checkPassword(dto, client);
     // Releasing the attempt, opening the session and noting activity are one unit of work.
     const session = await this.tx.run(async (manager) => {
@@ -127,6 +130,7 @@ export class AuthService implements OnModuleInit {
     const subjectKey = user
       ? accountKey(user.id)
       : `i:${sha256Hex(`${identifier.kind}:${identifier.value}`)}`;
+    await this.extensions.check(dto, () => this.throttle.failuresOf(subjectKey));
     const ticket = await this.throttle.reserve(subjectKey);
     if (!ticket.allowed) {
       this.metrics.login(ticket.locked ? 'locked' : 'throttled');
@@ -197,6 +201,54 @@ export class AuthService implements OnModuleInit {
       body: { ...(await this.userWithPerm(user)), token: session.key },
       expiresAt: session.expiresAt,
     };
+  }
+
+  /** `{mobile, sms_token}` (login purpose): the token is used up in the transaction that opens the session. */
+  private async loginWithSmsToken(
+    dto: LoginDto,
+    client: ClientInfo,
+  ): Promise<{ body: UserWithPermWithTokenDto; expiresAt: Date }> {
+    const verify = this.extensions.smsTokenVerifier();
+    if (!dto.mobile || !dto.sms_token || !verify) throw AuthErrors.missingCredentials();
+    const { ipLimit, ipWindowSeconds } = this.config.login;
+    const ipHit = await this.ipLimiter.hit(`login:${client.ip}`, ipLimit, ipWindowSeconds * 1000);
+    if (!ipHit.allowed) throw AuthErrors.throttled(Math.max(1, Math.ceil(ipHit.retryAfterMs / 1000)));
+    const { mobile, sms_token: smsToken } = dto;
+    const opened = await this.tx.run(async (manager) => {
+      const user = await this.users.requireLiveByIdWithin(manager, await verify(manager, mobile, smsToken));
+      if (!user.isActive) throw AuthErrors.accountDisabled();
+      return { user, session: await this.openSessionWithin(manager, user, client) };
+    });
+    this.metrics.login('success');
+    return {
+      body: { ...(await this.userWithPerm(opened.user)), token: opened.session.key },
+      expiresAt: opened.session.expiresAt,
+    };
+  }
+
+  /**
+   * Opens a session for a user another room has just proven (registration, SMS login, invitation),
+   * inside that room's transaction: token, activity and the `ucenter_login` entry commit together.
+   */
+  async openSessionWithin(
+    manager: EntityManager,
+    user: UserEntity,
+    client: ClientInfo,
+  ): Promise<{ key: string; expiresAt: Date }> {
+    const issued = await this.tokens.issueWithin(manager, user.id, client);
+    await this.users.recordActivityWithin(manager, user);
+    await this.audit.record(manager, {
+      subject: 'ucenter_login',
+      summary: `${user.username} 登录`,
+      targetUserId: user.id,
+      actor: { userId: user.id, username: user.username, name: user.name },
+    });
+    return issued;
+  }
+
+  /** The UserWithPerm answer for a user (no token). */
+  userWithPermFor(user: UserEntity): Promise<UserWithPermDto> {
+    return this.userWithPerm(user);
   }
 
   async logout(principal: Principal): Promise<void> {

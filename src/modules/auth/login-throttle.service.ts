@@ -73,6 +73,12 @@ export class LoginThrottleService {
     );
   }
 
+  /** Consecutive failures recorded for a subject (0 when none). */
+  async failuresOf(subjectKey: string): Promise<number> {
+    const row = await this.tx.run((manager) => this.repository.find(manager, subjectKey));
+    return row?.failures ?? 0;
+  }
+
   /** The reserved attempt succeeded; runs inside the caller's transaction with the session it opens. */
   succeededWithin(manager: EntityManager, subjectKey: string): Promise<void> {
     return this.repository.releaseSucceeded(manager, subjectKey);

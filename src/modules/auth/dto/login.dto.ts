@@ -15,6 +15,17 @@ export class LoginDto {
 
   @StringField({ max: PASSWORD_MAX_LENGTH, trim: false })
   password?: string;
+
+  /** With `mobile`, instead of a password: from `GET service/sms/login/`. */
+  @StringField({ max: 64 })
+  sms_token?: string;
+
+  /** Required once the account has failed often enough (site config `captcha_config.login_failures`). */
+  @StringField({ max: 64 })
+  captcha_key?: string;
+
+  @StringField({ max: 16 })
+  captcha?: string;
 }
 
 export class UserWithPermDto {

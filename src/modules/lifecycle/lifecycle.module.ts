@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import { AccountsModule } from '../accounts/accounts.module';
+import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { OrgModule } from '../org/org.module';
+import { SettingsModule } from '../settings/settings.module';
+import { CaptchaService } from './captcha.service';
+import { InvitationsService } from './invitations.service';
+import { LifecycleController } from './lifecycle.controller';
+import { CaptchasRepository, InvitationsRepository, VerificationsRepository } from './lifecycle.repositories';
+import { LifecycleService } from './lifecycle.service';
+import { ServiceCodesController } from './service-codes.controller';
+import { VerificationService } from './verification.service';
+
+@Module({
+  imports: [AccountsModule, AuditModule, AuthModule, NotificationsModule, OrgModule, SettingsModule],
+  controllers: [ServiceCodesController, LifecycleController],
+  providers: [
+    LifecycleService,
+    VerificationService,
+    InvitationsService,
+    CaptchaService,
+    VerificationsRepository,
+    InvitationsRepository,
+    CaptchasRepository,
+  ],
+})
+export class LifecycleModule {}

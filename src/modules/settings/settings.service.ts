@@ -1,0 +1,195 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { EntityManager } from 'typeorm';
+import { MasterKey } from '../../common/crypto/master-key';
+import { SecretBox } from '../../common/crypto/secret-box';
+import { TransactionRunner } from '../../common/database/transaction-runner';
+import { ROOT_LOGGER } from '../../common/logging/logging.module';
+import { PasswordPolicySource } from '../accounts/password-policy.source';
+import type { PasswordPolicy } from '../accounts/password-policy';
+import { AuditService } from '../audit/audit.service';
+import type { UpdateConfigDto, UpdateStorageDto } from './dto/config-input.dto';
+import { SettingsErrors } from './settings.errors';
+import { SettingsRepository } from './settings.repository';
+import {
+  accountSupport,
+  type AccountSupport,
+  configView,
+  type EmailConfig,
+  mergeSection,
+  metaView,
+  SECRET_FIELDS,
+  SECTION_NAMES,
+  type SectionName,
+  type SiteConfig,
+  type StorageConfig,
+  storageView,
+  withDefaults,
+} from './site-config';
+
+/** A live check of settings about to be saved (SMTP login, bucket access); throws a reason to refuse them. */
+export type SettingsProbe<S extends SectionName> = (next: SiteConfig[S]) => Promise<void>;
+
+const REQUEST_SECTIONS: [keyof UpdateConfigDto, SectionName][] = [
+  ['company_config', 'company'],
+  ['account_config', 'account'],
+  ['sms_config', 'sms'],
+  ['email_config', 'email'],
+  ['password_config', 'password'],
+  ['captcha_config', 'captcha'],
+];
+
+/**
+ * The site configuration: read by every room that needs it, written by admins (audited, in one
+ * transaction). Secret fields are sealed with AES-256-GCM under a key derived from SECRET_KEY and are
+ * never part of an answer. Reads go to the database each time, so every replica sees a write at once.
+ */
+@Injectable()
+export class SettingsService implements OnModuleInit {
+  private readonly box: SecretBox;
+  private readonly probes = new Map<SectionName, SettingsProbe<SectionName>>();
+
+  constructor(
+    private readonly repository: SettingsRepository,
+    private readonly tx: TransactionRunner,
+    private readonly audit: AuditService,
+    private readonly passwordPolicy: PasswordPolicySource,
+    masterKey: MasterKey,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {
+    this.box = new SecretBox(masterKey.value, 'site-config');
+  }
+
+  onModuleInit(): void {
+    this.passwordPolicy.use(() => this.section('password'));
+  }
+
+  /** Lets a room check settings of its section live before they are saved (notifications, storage). */
+  probe<S extends SectionName>(section: S, check: SettingsProbe<S>): void {
+    this.probes.set(section, check as unknown as SettingsProbe<SectionName>);
+  }
+
+  async all(manager?: EntityManager): Promise<SiteConfig> {
+    const stored = await this.repository.readAll(manager);
+    const config = {} as Record<SectionName, unknown>;
+    for (const name of SECTION_NAMES) config[name] = this.opened(name, stored.get(name) ?? {});
+    return config as unknown as SiteConfig;
+  }
+
+  async section<S extends SectionName>(name: S): Promise<SiteConfig[S]> {
+    const stored = await this.repository.readAll();
+    return this.opened(name, stored.get(name) ?? {});
+  }
+
+  async accountSupport(): Promise<AccountSupport & { allow_register: boolean }> {
+    const config = await this.all();
+    return { ...accountSupport(config), allow_register: config.account.allow_register };
+  }
+
+  passwordPolicyNow(): Promise<PasswordPolicy> {
+    return this.section('password');
+  }
+
+  async view(): Promise<Record<string, unknown>> {
+    return configView(await this.all());
+  }
+
+  async meta(): Promise<Record<string, unknown>> {
+    return metaView(await this.all());
+  }
+
+  async storageView(): Promise<Record<string, unknown>> {
+    return storageView(await this.section('storage'));
+  }
+
+  /** PATCH/PUT config/: merges the sent sections, checks email settings live, saves all or nothing. */
+  async update(dto: UpdateConfigDto): Promise<Record<string, unknown>> {
+    const current = await this.all();
+    const changes: Partial<Record<SectionName, unknown>> = {};
+    for (const [field, name] of REQUEST_SECTIONS) {
+      const patch = dto[field] as Record<string, unknown> | undefined;
+      if (!patch) continue;
+      if (name === 'company' && typeof patch.color === 'string') patch.color = patch.color.replace(/^#/, '');
+      changes[name] = mergeSection(name, current[name], patch as Partial<SiteConfig[typeof name]>);
+    }
+    if (changes.email) changes.email = await this.checkedEmail(changes.email as EmailConfig);
+    await this.save(changes, `修改系统配置: ${Object.keys(changes).join(', ') || '无'}`);
+    return configView({ ...current, ...changes } as SiteConfig);
+  }
+
+  /** PATCH config/storage/: MinIO settings are checked (bucket reachable) before they are saved. */
+  async updateStorage(dto: UpdateStorageDto): Promise<Record<string, unknown>> {
+    const current = await this.section('storage');
+    const patch: Partial<StorageConfig> = { ...(dto.minio_config ?? {}) };
+    if (dto.method !== undefined) patch.method = dto.method;
+    const next = mergeSection('storage', current, patch);
+    if (next.method === 'minio') {
+      if (!next.end_point || !next.bucket || !next.access_key || !next.secret_key) {
+        throw SettingsErrors.probeFailed(
+          'minio_config',
+          'end_point, access_key, secret_key and bucket are required',
+        );
+      }
+      await this.runProbe('storage', next, 'minio_config');
+    }
+    await this.save({ storage: next }, `修改文件存储: ${next.method}`);
+    return storageView(next);
+  }
+
+  private async checkedEmail(next: EmailConfig): Promise<EmailConfig> {
+    if (!next.host) return { ...next, is_valid: false };
+    await this.runProbe('email', next, 'email');
+    return { ...next, is_valid: true };
+  }
+
+  private async runProbe<S extends SectionName>(
+    section: S,
+    next: SiteConfig[S],
+    field: string,
+  ): Promise<void> {
+    const check = this.probes.get(section);
+    if (!check) return;
+    try {
+      await check(next);
+    } catch (error) {
+      throw SettingsErrors.probeFailed(field, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private async save(changes: Partial<Record<SectionName, unknown>>, summary: string): Promise<void> {
+    await this.tx.run(async (manager) => {
+      for (const [name, value] of Object.entries(changes) as [SectionName, unknown][]) {
+        await this.repository.write(manager, name, this.sealed(name, value as Record<string, unknown>));
+      }
+      await this.audit.record(manager, { subject: 'config', summary });
+    });
+  }
+
+  private sealed(name: SectionName, value: Record<string, unknown>): Record<string, unknown> {
+    const copy = { ...value };
+    for (const key of SECRET_FIELDS[name] as string[]) {
+      const plain = copy[key];
+      copy[key] = typeof plain === 'string' && plain !== '' ? this.box.seal(plain) : '';
+    }
+    return copy;
+  }
+
+  private opened<S extends SectionName>(name: S, stored: Record<string, unknown>): SiteConfig[S] {
+    const copy = { ...stored };
+    for (const key of SECRET_FIELDS[name] as string[]) {
+      const sealed = copy[key];
+      if (typeof sealed !== 'string' || sealed === '') continue;
+      try {
+        copy[key] = this.box.open(sealed);
+      } catch {
+        // A key rotated without re-entering the secrets: behave as unset, and say why in the log.
+        this.logger.error(
+          { section: name, field: key },
+          'stored secret cannot be decrypted with this SECRET_KEY',
+        );
+        copy[key] = '';
+      }
+    }
+    return withDefaults(name, copy);
+  }
+}
