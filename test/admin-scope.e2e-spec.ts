@@ -191,7 +191,15 @@ describe('sub-admin scope', () => {
       ['scope1', 'post', () => `dept/${Y}/dept/`, () => ({ name: 'nope' }), 404],
       ['scope1', 'delete', () => `dept/${Y}/`, null, 404],
       ['scope1', 'patch', () => `dept/${X}/dept/`, () => ({ subject: 'add', dept_uids: [Y] }), 400],
+      ['scope1', 'get', () => `dept/${Y}/list/`, null, 404],
+      ['scope1', 'get', () => `dept/${X}/list/`, null, 200],
+      ['scope1', 'get', () => `dept/${Y}/tree/?user_required=true`, null, 404],
+      ['scope1', 'get', () => `dept/${Y}/dept/`, null, 404],
+      ['scope1', 'get', () => `node/d_${Y}/`, null, 404],
+      ['scope1', 'get', () => `group/${mg1}/`, null, 404],
+      ['scope1', 'put', () => `dept/${Y}/`, () => ({ name: 'nope' }), 404],
       ['scope2', 'get', () => `dept/${Y}/`, null, 200],
+
       ['scope2', 'get', () => `dept/${X1}/`, null, 404],
       ['scope2', 'get', () => `dept/${X}/`, null, 404],
       // memberships: only managed users into managed nodes
@@ -211,6 +219,11 @@ describe('sub-admin scope', () => {
       // permissions: of managed apps, granted only to managed owners; system ones never
       ['scope1', 'get', () => `perm/app_${mine}_access/owner/`, null, 200],
       ['scope1', 'get', () => `perm/app_${other}_access/`, null, 404],
+      ['scope1', 'patch', () => `perm/app_${other}_access/`, () => ({ name: 'nope' }), 404],
+      ['scope1', 'delete', () => `perm/app_${other}_access/`, null, 404],
+      ['scope1', 'delete', () => `perm/app_${mine}_access/`, null, 405],
+      ['scope1', 'get', () => `perm/app_${other}_access/owner/?value=true`, null, 404],
+      ['scope2', 'get', () => 'user/isolated/', null, 200],
       ['scope1', 'get', () => 'perm/system_user_create/', null, 404],
       [
         'scope1',
@@ -328,6 +341,18 @@ describe('sub-admin scope', () => {
     // The root is shown reduced (a way down to X), Y is pruned.
     expect(tree.info.remark).toBeUndefined();
     expect(tree.depts.map((d) => d.info.uid)).toEqual([X]);
+
+    const holders = (
+      await call(tokens.scope1, 'get', `perm/app_${mine}_access/owner/?value=true&page_size=100`).expect(200)
+    ).body as { results: { uid: string }[] };
+    expect(holders.results.map((h) => h.uid)).toContain(people.inX);
+    expect(holders.results.map((h) => h.uid)).not.toContain('admin');
+
+    const isolated = (await call(tokens.scope2, 'get', 'user/isolated/?page_size=100').expect(200)).body as {
+      results: { username: string }[];
+    };
+    expect(isolated.results.map((r) => r.username)).toContain(people.listed);
+    expect(isolated.results.map((r) => r.username)).not.toContain(people.plain);
 
     const csv = await call(tokens.scope1, 'post', 'migration/user/csv/export/', {}).expect(200);
     expect(csv.text).toContain(people.inX1);
