@@ -19,6 +19,7 @@ import { ProgressBar } from './common/cli/progress-bar';
 import { CsvExportService } from './modules/migration/csv-export.service';
 import { CsvImportService, type ImportSummary } from './modules/migration/csv-import.service';
 import { AuditService } from './modules/audit/audit.service';
+import { SigningKeysService } from './modules/oidc/signing-keys.service';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -35,6 +36,8 @@ Commands:
                    [--node-uid <uid>]   every imported user joins this department or group (d_…, g_…)
   export-users     [--output <file>]    every user as CSV (UTF-8 with BOM), to the file or stdout
   purge-audit-log                       delete audit log entries older than AUDIT_RETENTION_DAYS
+  rotate-signing-key                    new OAuth/OIDC token signing key; the old one stays published
+                                        (verifying) until every token it signed has expired
 `;
 
 const APP_COMMANDS = [
@@ -44,6 +47,7 @@ const APP_COMMANDS = [
   'import-users',
   'export-users',
   'purge-audit-log',
+  'rotate-signing-key',
 ];
 
 /* eslint-disable no-console -- this is the command-line interface; its output is for the operator. */
@@ -109,6 +113,17 @@ async function main(argv: string[]): Promise<number> {
     return withApp(config, async (app) => {
       const deleted = await app.get(AuditService).purgeExpired();
       console.log(`Deleted ${deleted} audit log entries older than ${config.audit.retentionDays} days.`);
+      return 0;
+    });
+  }
+
+  if (command === 'rotate-signing-key') {
+    return withApp(config, async (app) => {
+      const { kid, retired, deleted } = await app.get(SigningKeysService).rotate();
+      console.log(`Signing with key ${kid}; every replica switches on its next OAuth request.`);
+      if (retired.length > 0)
+        console.log(`Retired (still published until their tokens expire): ${retired.join(', ')}`);
+      if (deleted.length > 0) console.log(`Deleted (their tokens have expired): ${deleted.join(', ')}`);
       return 0;
     });
   }

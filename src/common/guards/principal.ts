@@ -10,6 +10,8 @@ export interface Principal {
   name?: string;
   tokenId: number;
   roles: Role[];
+  /** Set for an app's OAuth access token (Bearer): the scopes it was granted, which bound what it may do. */
+  oauthScopes?: string[];
   /** Resolved by the guard on admin routes only (see AdminAccess). */
   scope?: AdminScope;
 }

@@ -24,6 +24,13 @@ export const AuthErrors = {
   inactiveUser: () => detailError('auth.inactive_user', 401, 'User inactive or deleted.'),
   notProvided: () => CommonErrors.unauthenticated(),
   forbidden: () => CommonErrors.forbidden(),
+  /** An app's access token is read-only and needs the `arbor.read` scope. */
+  insufficientScope: () =>
+    detailError(
+      'auth.insufficient_scope',
+      403,
+      'This access token does not allow this request (read-only scope).',
+    ),
   /** `auth/token/?perm_uid=` not held: 403 with the same UserWithPerm body as a grant. */
   permissionDenied: (body: object) => new DomainError('auth.perm_denied', 403, { ...body }),
 };

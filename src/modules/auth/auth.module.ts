@@ -6,6 +6,8 @@ import { AccountsModule } from '../accounts/accounts.module';
 import { AuditModule } from '../audit/audit.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { BearerKeysLink } from './bearer-keys.link';
+import { JwtBearerStrategy } from './jwt-bearer.strategy';
 import { LoginExtensions } from './login-extensions';
 import { LoginThrottleRepository } from './login-throttle.repository';
 import { LoginThrottleService } from './login-throttle.service';
@@ -31,6 +33,8 @@ import { TokensService } from './tokens.service';
     LoginExtensions,
     LoginThrottleRepository,
     TokenStrategy,
+    JwtBearerStrategy,
+    BearerKeysLink,
     { provide: APP_GUARD, useClass: PrincipalGuard },
     {
       provide: RATE_LIMITER,
@@ -39,7 +43,7 @@ import { TokensService } from './tokens.service';
         config.redisUrl ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter(),
     },
   ],
-  exports: [AuthService, TokensService, LoginExtensions, RATE_LIMITER],
+  exports: [AuthService, TokensService, BearerKeysLink, LoginExtensions, RATE_LIMITER],
 })
 export class AuthModule implements OnApplicationShutdown {
   constructor(@Inject(RATE_LIMITER) private readonly limiter: RateLimiter) {}

@@ -8,6 +8,18 @@ import type { Principal } from '../../common/guards/principal';
 import { requestContext } from '../../common/logging/request-context';
 import { AdminScopeLink } from '../accounts/admin-scope.link';
 import { AuthErrors } from './auth.errors';
+import { API_READ_SCOPE } from './jwt-bearer.strategy';
+
+/** `Authorization: Bearer …` is an app's OAuth access token (see JwtBearerStrategy). */
+class BearerGuard extends AuthGuard('bearer-jwt') {
+  override handleRequest<TUser = Principal>(error: unknown, user: TUser | false): TUser {
+    if (error instanceof Error) throw error;
+    if (!user) throw AuthErrors.invalidToken();
+    return user;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * The one principal guard, installed globally: every route needs a valid token unless marked @Public().
@@ -16,6 +28,8 @@ import { AuthErrors } from './auth.errors';
  */
 @Injectable()
 export class PrincipalGuard extends AuthGuard('token') {
+  private readonly bearer = new BearerGuard();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly scopes: AdminScopeLink,
@@ -26,8 +40,17 @@ export class PrincipalGuard extends AuthGuard('token') {
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    await super.canActivate(context);
-    const principal = context.switchToHttp().getRequest<Request>().user as Principal;
+    const req = context.switchToHttp().getRequest<Request>();
+    if (/^Bearer\s/i.test(req.headers.authorization ?? '')) {
+      await this.bearer.canActivate(context);
+      // An app's token reads on its user's behalf: it needs the read scope, and never writes.
+      const granted = (req.user as Principal).oauthScopes ?? [];
+      if (!granted.includes(API_READ_SCOPE) || !SAFE_METHODS.has(req.method))
+        throw AuthErrors.insufficientScope();
+    } else {
+      await super.canActivate(context);
+    }
+    const principal = req.user as Principal;
     const store = requestContext.getStore();
     if (store) store.principal = principal;
     const access = this.reflector.getAllAndOverride<AdminAccess | undefined>(ADMIN_ACCESS, targets);

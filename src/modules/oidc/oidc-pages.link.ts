@@ -15,7 +15,7 @@ export interface OidcPages {
   logout(request: PageRequest, form: string, formId: string, clientName: string | undefined): string;
   loggedOut(request: PageRequest, clientName: string | undefined): string;
   /** The Content-Security-Policy for those pages. */
-  contentSecurityPolicy(formTargets: string[]): string;
+  contentSecurityPolicy(formTargets: readonly string[]): string;
 }
 
 /**

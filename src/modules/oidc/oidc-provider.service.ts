@@ -1,3 +1,4 @@
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
@@ -16,6 +17,7 @@ import { ROOT_LOGGER } from '../../common/logging/logging.module';
 import { Metrics, OAUTH_GRANTS, type OAuthGrant } from '../../common/metrics/metrics.service';
 import { AppConfig } from '../../config/app-config';
 import { AuthService } from '../auth/auth.service';
+import { type BearerKeys, BearerKeysLink } from '../auth/bearer-keys.link';
 import { SESSION_COOKIE } from '../auth/token.strategy';
 import { AppsService, clientSecretMatches } from '../permissions/apps.service';
 import { CLAIMS_BY_SCOPE, OidcAccountsService } from './oidc-accounts.service';
@@ -50,7 +52,7 @@ export interface ArborClient {
  * when the key set's stamp moves (a rotation on any replica), checked on every OAuth request.
  */
 @Injectable()
-export class OidcProviderService implements OnModuleInit, OnApplicationShutdown {
+export class OidcProviderService implements OnModuleInit, OnApplicationShutdown, BearerKeys {
   readonly issuer: string;
   /** The resource indicator (and JWT `aud`) of Arbor's own REST API. */
   readonly apiAudience: string;
@@ -58,6 +60,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown 
   private building: Promise<Provider> | null = null;
   private purgeTimer: NodeJS.Timeout | null = null;
   private readonly cookieKey: string;
+  private readonly pems = new Map<string, string>();
 
   constructor(
     private readonly config: AppConfig,
@@ -67,6 +70,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown 
     private readonly auth: AuthService,
     private readonly pages: OidcPagesLink,
     private readonly metrics: Metrics,
+    private readonly bearerKeys: BearerKeysLink,
     @Inject(OIDC_STORAGE) private readonly storage: OidcStorage,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
     masterKey: MasterKey,
@@ -76,9 +80,14 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown 
     this.cookieKey = derivedKey(masterKey.value, 'oidc-cookies').toString('base64url');
   }
 
+  get audience(): string {
+    return this.apiAudience;
+  }
+
   async onModuleInit(): Promise<void> {
     await this.keys.ensureSigningKey();
     await this.current();
+    this.bearerKeys.connect(this);
     this.purgeTimer = setInterval(() => {
       this.storage.purgeExpired().catch((error: unknown) => {
         this.logger.error({ err: error }, 'purging expired OAuth artifacts failed');
@@ -116,6 +125,27 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown 
       (error: unknown) => next(error),
     );
   };
+
+  /** For Arbor API tokens: a verifying key of the current key set (a rotation is seen on the next call). */
+  async publicKey(kid: string): Promise<string | null> {
+    await this.current();
+    const jwk = this.provider?.keys.keys.find((k) => k.kid === kid);
+    if (!jwk) return null;
+    let pem = this.pems.get(kid);
+    if (!pem) {
+      const publicJwk: JsonWebKey = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+      pem = createPublicKey({ key: publicJwk, format: 'jwk' })
+        .export({ type: 'spki', format: 'pem' })
+        .toString();
+      this.pems.set(kid, pem);
+    }
+    return pem;
+  }
+
+  async grantActive(grantId: string): Promise<boolean> {
+    const provider = await this.current();
+    return (await provider.Grant.find(grantId)) !== undefined;
+  }
 
   /** The client behind a client_id, as the hosted pages show it. */
   async client(clientId: string): Promise<ArborClient | null> {
@@ -250,15 +280,26 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown 
       },
       features: {
         devInteractions: { enabled: false },
-        introspection: { enabled: true },
-        revocation: { enabled: true },
+        // An app may read only its own tokens.
+        introspection: {
+          enabled: true,
+          allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
+        },
+        revocation: {
+          enabled: true,
+          allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
+        },
         clientCredentials: { enabled: true },
         userinfo: { enabled: true },
         rpInitiatedLogout: {
           enabled: true,
           logoutSource: (ctx, form) => {
             const client = ctx.oidc.client;
-            ctx.set('Content-Security-Policy', this.pages.pages.contentSecurityPolicy([]));
+            // The form's answer redirects to the app's post-logout URI: the policy must allow it.
+            ctx.set(
+              'Content-Security-Policy',
+              this.pages.pages.contentSecurityPolicy(client?.postLogoutRedirectUris ?? []),
+            );
             ctx.type = 'html';
             ctx.body = this.pages.pages.logout(pageRequest(ctx), form, 'op.logoutForm', client?.clientName);
           },

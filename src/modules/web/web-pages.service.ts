@@ -87,7 +87,7 @@ export class WebPagesService implements OnModuleInit, OidcPages {
       .send(page);
   }
 
-  contentSecurityPolicy(formTargets: string[]): string {
+  contentSecurityPolicy(formTargets: readonly string[]): string {
     const origins = [...new Set(formTargets.flatMap((uri) => URL.parse(uri)?.origin ?? []))].filter(
       (o) => o !== 'null',
     );
