@@ -294,6 +294,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
         rpInitiatedLogout: {
           enabled: true,
           logoutSource: (ctx, form) => {
+            (ctx.state as { arborPage?: boolean }).arborPage = true;
             const client = ctx.oidc.client;
             // The form's answer redirects to the app's post-logout URI: the policy must allow it.
             ctx.set(
@@ -411,6 +412,33 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     );
   }
 
+  /**
+   * Without a provider session (signed in to Arbor's pages only) the provider answers end_session with
+   * a page that submits itself by inline script; the hosted pages allow no script, and a sign-out
+   * should be confirmed anyway. So that case gets the same confirmation page, with the provider's own
+   * form and xsrf value.
+   */
+  private confirmLogout(ctx: KoaContextWithOIDC): void {
+    if ((ctx.state as { arborPage?: boolean }).arborPage) return;
+    const secret = (ctx.oidc.session as unknown as { state?: { secret?: unknown } } | undefined)?.state
+      ?.secret;
+    if (typeof secret !== 'string' || !/^[0-9a-f]+$/.test(secret)) return;
+    const action = ctx.oidc.urlFor('end_session_confirm');
+    const form = `<form id="op.logoutForm" method="post" action="${action.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)}"><input type="hidden" name="xsrf" value="${secret}"></form>`;
+    const client = ctx.oidc.client;
+    ctx.set(
+      'Content-Security-Policy',
+      this.pages.pages.contentSecurityPolicy(client?.postLogoutRedirectUris ?? []),
+    );
+    ctx.type = 'html';
+    ctx.body = this.pages.pages.logout(
+      { acceptLanguage: ctx.get('accept-language'), cookie: ctx.get('cookie'), secure: ctx.secure },
+      form,
+      'op.logoutForm',
+      client?.clientName,
+    );
+  }
+
   private observe(instance: Provider): void {
     instance.on('grant.success', (ctx: KoaContextWithOIDC) => {
       const grantType = ctx.oidc.params?.grant_type;
@@ -425,10 +453,11 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     instance.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
       this.logger.error({ err: error, path: ctx.path }, 'OAuth provider error');
     });
-    // Single sign-out: confirming the provider's sign-out also ends the browser's Arbor session.
     instance.use(async (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => {
       await next();
       const oidc = ctx.oidc as KoaContextWithOIDC['oidc'] | undefined;
+      if (oidc?.route === 'end_session' && ctx.status === 200) this.confirmLogout(ctx);
+      // Single sign-out: confirming the provider's sign-out also ends the browser's Arbor session.
       if (oidc?.route !== 'end_session_confirm' || ctx.status >= 400) return;
       if (!(oidc.params as { logout?: string } | undefined)?.logout) return;
       const key = ctx.cookies.get(SESSION_COOKIE);

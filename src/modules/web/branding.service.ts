@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { SettingsService } from '../settings/settings.service';
+import type { Language } from './i18n';
 
 /** How the hosted pages present the company. */
 export interface Branding {
@@ -11,44 +13,36 @@ export interface Branding {
 
 export const DEFAULT_BRANDING: Branding = { name: 'Arbor', logoUrl: null, color: '#1f6feb' };
 
-/** Where the company's look comes from: the settings room's company config, when it is loaded. */
-export interface BrandingSource {
-  company(): Promise<Partial<Branding> | null>;
-}
-
 /**
- * The company branding of the hosted pages: whatever the connected source says, field by field over
- * the defaults. Without a source (or when it has nothing), the defaults.
+ * The company branding of the hosted pages, from the site configuration's company section (name in
+ * the page's language, icon, colour), field by field over the defaults.
  */
 @Injectable()
 export class BrandingService {
-  private source: BrandingSource | null = null;
-  private last: Branding = DEFAULT_BRANDING;
+  private readonly last = new Map<Language, Branding>();
 
-  connect(source: BrandingSource): void {
-    if (this.source) throw new Error('a branding source is already connected');
-    this.source = source;
-  }
+  constructor(private readonly settings: SettingsService) {}
 
-  async current(): Promise<Branding> {
-    const company = (await this.source?.company()) ?? null;
-    this.last = {
-      name: company?.name || DEFAULT_BRANDING.name,
-      logoUrl: safeLogo(company?.logoUrl) ?? DEFAULT_BRANDING.logoUrl,
-      color: /^#[0-9a-fA-F]{3,8}$/.test(company?.color ?? '')
-        ? (company?.color as string)
-        : DEFAULT_BRANDING.color,
+  async current(language: Language): Promise<Branding> {
+    const company = await this.settings.section('company');
+    const name = language === 'en' ? company.name_en || company.name_cn : company.name_cn || company.name_en;
+    const color = company.color.startsWith('#') ? company.color : `#${company.color}`;
+    const branding: Branding = {
+      name: name || DEFAULT_BRANDING.name,
+      logoUrl: safeLogo(company.icon) ?? DEFAULT_BRANDING.logoUrl,
+      color: /^#[0-9a-fA-F]{3,8}$/.test(color) ? color : DEFAULT_BRANDING.color,
     };
-    return this.last;
+    this.last.set(language, branding);
+    return branding;
   }
 
-  /** The branding last read, for pages that must render synchronously (inside the OAuth provider). */
-  cached(): Branding {
-    return this.last;
+  /** The branding last read, for pages that render synchronously (inside the OAuth provider). */
+  cached(language: Language): Branding {
+    return this.last.get(language) ?? DEFAULT_BRANDING;
   }
 }
 
-function safeLogo(url: string | null | undefined): string | null {
+function safeLogo(url: string): string | null {
   if (!url) return null;
   return /^https:\/\//.test(url) || (url.startsWith('/') && !url.startsWith('//')) ? url : null;
 }

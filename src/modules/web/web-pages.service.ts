@@ -59,9 +59,10 @@ export class WebPagesService implements OnModuleInit, OidcPages {
       secret = this.csrf.newSecret();
       res.cookie(name, secret, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/' });
     }
+    const language = this.language(req);
     return {
-      language: this.language(req),
-      branding: await this.branding.current(),
+      language,
+      branding: await this.branding.current(language),
       csrfToken: this.csrf.tokenFor(secret),
       path: req.originalUrl.split('?')[0],
     };
@@ -115,11 +116,12 @@ export class WebPagesService implements OnModuleInit, OidcPages {
     return loggedOutPage(this.providerContext(request));
   }
 
-  /** Provider pages carry no Arbor form of their own (the provider has its xsrf), and default branding. */
+  /** Provider pages carry no Arbor form of their own (the provider has its xsrf). */
   private providerContext(request: PageRequest): PageContext {
+    const language = pickLanguage(languageCookieFrom(request.cookie), request.acceptLanguage);
     return {
-      language: pickLanguage(languageCookieFrom(request.cookie), request.acceptLanguage),
-      branding: this.branding.cached(),
+      language,
+      branding: this.branding.cached(language),
       csrfToken: '',
       path: '/oauth/session/end/',
     };

@@ -54,10 +54,10 @@ export class WebController {
   ) {}
 
   @Get(STYLESHEET_PATH.slice(1))
-  async css(@Res() res: Response): Promise<void> {
+  async css(@Req() req: Request, @Res() res: Response): Promise<void> {
     res
       .set({ 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=300' })
-      .send(stylesheet(await this.branding.current()));
+      .send(stylesheet(await this.branding.current(this.pages.language(req))));
   }
 
   @Get()

@@ -1,0 +1,143 @@
+import type { AddressInfo } from 'node:net';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { API, createTestApp, createUser, testDatabaseKind, type TestApp } from './harness/test-app';
+import { pkce, REDIRECT, registerApp, type TestClient } from './harness/oauth';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * The hosted pages in headless Chromium (Debian's, driven by playwright-core), against a listening app:
+ * sign in, consent and land on the app's callback with a code; the access-denied page; the language
+ * switch; sign-out. The pages are the same on either database, so this runs on SQLite only.
+ */
+(testDatabaseKind() === 'sqlite' ? describe : describe.skip)('hosted pages in a browser', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    await t.app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  });
+  afterAll(async () => {
+    await browser.close();
+    await t.close();
+  });
+
+  /** A fresh browser profile whose requests to the app's callback are answered here and recorded. */
+  async function newPage(
+    locale = 'zh-CN',
+  ): Promise<{ page: Page; callbacks: string[]; cspErrors: string[] }> {
+    const context = await browser.newContext({ locale });
+    const page = await context.newPage();
+    const callbacks: string[] = [];
+    const cspErrors: string[] = [];
+    await page.route('https://rp.example/**', async (route) => {
+      callbacks.push(route.request().url());
+      await route.fulfill({ status: 200, contentType: 'text/plain', body: 'rp' });
+    });
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content Security Policy/i.test(message.text()))
+        cspErrors.push(message.text());
+    });
+    return { page, callbacks, cspErrors };
+  }
+
+  const authorizeUrl = (client: TestClient) =>
+    `${base}/oauth/authorize/?${new URLSearchParams({
+      client_id: client.clientId,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: 'openid profile email',
+      state: 'browser-state',
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+    }).toString()}`;
+
+  async function signIn(page: Page, user: { username: string; password: string }): Promise<void> {
+    await page.fill('#username', user.username);
+    await page.fill('#password', user.password);
+    await page.click('button[type=submit]');
+  }
+
+  it('signs in, asks for consent and lands on the callback with a code', async () => {
+    const client = await registerApp(t);
+    const user = await createUser(t);
+    const { page, callbacks, cspErrors } = await newPage();
+    await page.goto(authorizeUrl(client));
+    expect(await page.textContent('h1')).toBe('登录');
+    await signIn(page, user);
+    await page.waitForSelector('#allow');
+    expect(await page.textContent('main')).toContain('邮箱地址');
+    await page.click('#allow');
+    await page.waitForURL(/^https:\/\/rp\.example\/cb/);
+    const callback = new URL(callbacks[0]);
+    expect(callback.searchParams.get('code')).toEqual(expect.any(String));
+    expect(callback.searchParams.get('state')).toBe('browser-state');
+    expect(callback.searchParams.get('iss')).toBe('http://arbor.test/oauth');
+    // The session cookie is HttpOnly and SameSite=Lax; no token appeared in any URL.
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === 'spauthn');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+    expect(callbacks.join(' ')).not.toContain(session?.value ?? '-');
+    expect(cspErrors).toEqual([]);
+    // Signed in: the next app's authorization needs no form (single sign-on), only consent.
+    const other = await registerApp(t);
+    await page.goto(authorizeUrl(other));
+    await page.waitForSelector('#allow');
+    await page.context().close();
+  });
+
+  it('says why access is denied and sends access_denied to the app', async () => {
+    const client = await registerApp(t, {}, { allow_any_user: false });
+    const user = await createUser(t);
+    const { page, callbacks } = await newPage('en-US');
+    await page.goto(authorizeUrl(client));
+    await signIn(page, user);
+    await page.waitForSelector('#back');
+    expect(await page.textContent('h1')).toBe('Access denied');
+    expect(await page.textContent('main')).toContain(`app_${client.appUid}_access`);
+    await page.click('#back');
+    await page.waitForURL(/^https:\/\/rp\.example\/cb/);
+    expect(new URL(callbacks[0]).searchParams.get('error')).toBe('access_denied');
+    await page.context().close();
+  });
+
+  it('switches language and remembers the choice', async () => {
+    const { page } = await newPage('en-US');
+    await page.goto(`${base}/login/`);
+    expect(await page.textContent('h1')).toBe('Sign in');
+    await page.click('#language-switch');
+    await page.waitForURL(`${base}/login/`);
+    expect(await page.textContent('h1')).toBe('登录');
+    await page.reload();
+    expect(await page.textContent('h1')).toBe('登录');
+    expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
+    await page.context().close();
+  });
+
+  it('shows my apps, then signs out of Arbor', async () => {
+    const user = await createUser(t);
+    const client = await registerApp(t, {}, { index: 'https://rp.example/home', remark: 'Expense reports' });
+    const { page } = await newPage('en-US');
+    await page.goto(`${base}/workbench/`);
+    await page.waitForSelector('#password');
+    await signIn(page, user);
+    await page.waitForURL(`${base}/workbench/`);
+    expect(await page.textContent('main')).toContain(`RP ${client.appUid}`);
+    expect(await page.textContent('main')).toContain('Expense reports');
+    await page.click('text=Sign out');
+    await page.waitForSelector('#logout-yes');
+    await page.click('#logout-yes');
+    await page.waitForSelector('.notice');
+    expect(await page.textContent('main')).toContain('You are signed out.');
+    await page.goto(`${base}/workbench/`);
+    await page.waitForSelector('#password');
+    const cookies = await page.context().cookies();
+    const token = cookies.find((c) => c.name === 'spauthn')?.value;
+    if (token) await t.http.get(`${API}/auth/token/`).set('Authorization', `Token ${token}`).expect(401);
+    await page.context().close();
+  });
+});
