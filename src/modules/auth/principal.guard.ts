@@ -41,7 +41,9 @@ export class PrincipalGuard extends AuthGuard('token') {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const req = context.switchToHttp().getRequest<Request>();
-    if (/^Bearer\s/i.test(req.headers.authorization ?? '')) {
+    // A JWT-shaped Bearer value is an app's token; anything else goes to the Token strategy, which
+    // explains the header it expects.
+    if (/^Bearer\s+[\w-]+\.[\w-]+\.[\w-]+\s*$/i.test(req.headers.authorization ?? '')) {
       await this.bearer.canActivate(context);
       // An app's token reads on its user's behalf: it needs the read scope, and never writes.
       const granted = (req.user as Principal).oauthScopes ?? [];
