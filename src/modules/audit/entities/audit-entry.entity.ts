@@ -3,7 +3,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 /** One audit log entry: who did what to which user, node or app, from where. Never updated. */
 @Entity('audit_log')
 @Index('ix_audit_log_subject_created', ['subject', 'createdAt'])
-@Index('ix_audit_log_actor_created', ['actorUsername', 'actorName', 'createdAt'])
+@Index('ix_audit_log_actor_created', ['actorUsername', 'actorName', 'subject', 'createdAt'])
 @Index('ix_audit_log_summary_created', ['summary', 'createdAt'])
 export class AuditEntryEntity {
   @PrimaryGeneratedColumn()
