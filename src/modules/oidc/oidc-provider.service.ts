@@ -56,7 +56,11 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
   readonly issuer: string;
   /** The resource indicator (and JWT `aud`) of Arbor's own REST API. */
   readonly apiAudience: string;
-  private provider: { keys: KeySet; instance: Provider } | null = null;
+  private provider: {
+    keys: KeySet;
+    instance: Provider;
+    callback: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  } | null = null;
   private building: Promise<Provider> | null = null;
   private purgeTimer: NodeJS.Timeout | null = null;
   private readonly cookieKey: string;
@@ -121,7 +125,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     const alias = ALIASES[path];
     if (alias) req.url = alias + req.url.slice(path.length);
     this.current().then(
-      (provider) => provider.callback()(req as IncomingMessage, res as ServerResponse),
+      () => this.provider?.callback(req as IncomingMessage, res as ServerResponse),
       (error: unknown) => next(error),
     );
   };
@@ -166,7 +170,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     this.hashClientSecrets(instance);
     this.registerPasswordGrant(instance);
     this.observe(instance);
-    this.provider = { keys, instance };
+    this.provider = { keys, instance, callback: instance.callback() };
     return instance;
   }
 
