@@ -2,7 +2,7 @@
 # Arbor: one image for every process. The default command serves the API; the same image runs
 #   node dist/cli.js migrate            database migrations (before the API starts, after every upgrade)
 #   node dist/cli.js <command>          the admin CLI (create-superuser, reset-password, unlock, ...)
-#   node dist/worker.js                 the background worker (once it exists: issue 8)
+#   node dist/worker.js                 the background worker (job queue on Redis)
 # Build:  docker build -t arbor:0.1.0 .
 
 ARG NODE_IMAGE=node:20.19-bookworm-slim

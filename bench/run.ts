@@ -1,5 +1,6 @@
 import * as audit from './audit';
 import * as csv from './csv';
+import * as dingsync from './dingsync';
 import * as login from './login';
 import * as org from './org';
 import * as perm from './perm';
@@ -10,7 +11,7 @@ interface Scenario {
 }
 
 /** `npm run bench -- <scenario>`: each scenario measures Arbor beside its baseline in the same run. */
-const SCENARIOS: Record<string, Scenario> = { audit, csv, login, org, perm };
+const SCENARIOS: Record<string, Scenario> = { audit, csv, dingsync, login, org, perm };
 
 function usage(): never {
   console.error(`Usage: npm run bench -- <scenario>\nScenarios: ${Object.keys(SCENARIOS).join(', ')}`);

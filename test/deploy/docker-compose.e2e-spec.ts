@@ -176,8 +176,9 @@ describe('docker-compose/docker-compose.yml', () => {
     expect(services.migrate.command).toEqual(['node', 'dist/cli.js', 'migrate']);
     expect(services.worker.command).toEqual(['node', 'dist/worker.js']);
     for (const entry of ['main', 'cli']) expect(existsSync(join(ROOT, 'src', `${entry}.ts`))).toBe(true);
-    // The worker process comes with issue 8; until src/worker.ts exists it must stay behind a profile.
-    if (!existsSync(join(ROOT, 'src', 'worker.ts'))) expect(services.worker.profiles).toEqual(['worker']);
+    // The worker is part of the default stack now that the image has dist/worker.js.
+    expect(existsSync(join(ROOT, 'src', 'worker.ts'))).toBe(true);
+    expect(services.worker.profiles).toBeUndefined();
     expect(services.minio.profiles).toEqual(['storage']);
   });
 

@@ -138,7 +138,7 @@ export class FakeDingTalk {
     let peak = 0;
     let start = 0;
     for (let end = 0; end < times.length; end++) {
-      while ((times[end]) - (times[start]) >= 1000) start++;
+      while (times[end] - times[start] >= 1000) start++;
       peak = Math.max(peak, end - start + 1);
     }
     return peak;
@@ -161,6 +161,8 @@ export class FakeDingTalk {
   // ---- wire ----
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Arrival, before the body is read: what DingTalk's per-second counter sees.
+    const now = Date.now();
     const url = new URL(req.url ?? '/', 'http://fake');
     const path = url.pathname.replace(/^\/+/, '');
     const raw = await new Promise<string>((resolve) => {
@@ -180,7 +182,6 @@ export class FakeDingTalk {
         body = Object.fromEntries(new URLSearchParams(raw));
       }
     }
-    const now = Date.now();
     this.log.push({ path, at: now });
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     const answer = this.route(path, url.searchParams, body, now);

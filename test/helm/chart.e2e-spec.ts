@@ -385,13 +385,22 @@ describe('Helm chart charts/arbor', () => {
     ]);
   });
 
-  it('keeps the worker off by default while the image has no worker process', () => {
+  it('deploys the worker by default whenever Redis is configured, and none without Redis', () => {
     const defaults = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as {
       worker: { enabled: boolean };
     };
-    if (!existsSync(join(ROOT, 'src', 'worker.ts'))) expect(defaults.worker.enabled).toBe(false);
-    expect(render([minimal]).objects.some((o) => o.metadata.name === 'arbor-worker')).toBe(false);
-    const r = render([minimal, { worker: { enabled: true }, externalRedis: { host: 'redis.cache' } }]);
+    expect(existsSync(join(ROOT, 'src', 'worker.ts'))).toBe(true);
+    expect(defaults.worker.enabled).toBe(true);
+    // No Redis: the API runs the jobs in-process, so there is nothing for a worker to consume.
+    const withoutRedis = render([minimal]);
+    expect(withoutRedis.objects.some((o) => o.metadata.name === 'arbor-worker')).toBe(false);
+    expect(withoutRedis.notes).toContain('the API pods run background jobs themselves');
+    expect(
+      render([minimal, { worker: { enabled: false }, externalRedis: { host: 'redis.cache' } }]).objects.some(
+        (o) => o.metadata.name === 'arbor-worker',
+      ),
+    ).toBe(false);
+    const r = render([minimal, { externalRedis: { host: 'redis.cache' } }]);
     expectValid(r);
     const worker = podSpec(find(r, 'Deployment', 'arbor-worker')).containers[0];
     expect(worker.command).toEqual(['node', 'dist/worker.js']);

@@ -69,6 +69,8 @@ export interface PullSummary {
   samples: Record<string, string[]>;
   writes: number;
   requests: number;
+  /** The most DingTalk requests sent within any one second (never above DINGTALK_MAX_RPS). */
+  peak_requests_per_second: number;
 }
 
 function hashOf(value: unknown): string {
@@ -132,6 +134,7 @@ export class DingPullService {
     const client = await this.dingConfig.client();
     const settings = await this.dingConfig.effective();
     const before = client.requests;
+    client.resetPeak();
     const upstream = await fetchDirectory(client, context);
     const summary: PullSummary = {
       dry_run: dryRun,
@@ -156,6 +159,7 @@ export class DingPullService {
       samples: { create: [], update: [], move: [], disable: [], delete: [], enable: [], leavers_ignored: [] },
       writes: 0,
       requests: 0,
+      peak_requests_per_second: 0,
     };
     const fail = (record: string, code: string, message: string) =>
       context.recordError({ record, code, message });
@@ -363,6 +367,7 @@ export class DingPullService {
       }
     }
     summary.requests = client.requests - before;
+    summary.peak_requests_per_second = client.peakPerSecond;
     return summary;
   }
 
@@ -467,7 +472,7 @@ export class DingPullService {
     for (const [index, plan] of plans.entries()) {
       let candidate = bases[index];
       for (let n = 2; taken.has(candidate); n++) {
-        candidate = `${(bases[index]).slice(0, 32 - String(n).length)}${n}`;
+        candidate = `${bases[index].slice(0, 32 - String(n).length)}${n}`;
         if (n % 50 === 0)
           for (const [name] of await this.users.liveIdsByUsername([candidate])) taken.add(name);
       }

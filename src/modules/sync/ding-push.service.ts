@@ -22,6 +22,7 @@ export interface PushSummary {
   users: { create: number; update: number; remove: number };
   samples: Record<string, string[]>;
   requests: number;
+  peak_requests_per_second: number;
 }
 
 interface DesiredUser {
@@ -53,6 +54,7 @@ export class DingPushService {
   ): Promise<PushSummary> {
     const client = await this.dingConfig.client();
     const before = client.requests;
+    client.resetPeak();
     const upstream = await fetchDirectory(client, context, { roles: false });
     const summary: PushSummary = {
       dry_run: dryRun,
@@ -60,6 +62,7 @@ export class DingPushService {
       users: { create: 0, update: 0, remove: 0 },
       samples: { create: [], update: [], remove: [] },
       requests: 0,
+      peak_requests_per_second: 0,
     };
     const fail = (record: string, error: unknown) =>
       context.recordError({
@@ -263,6 +266,7 @@ export class DingPushService {
       }
     }
     summary.requests = client.requests - before;
+    summary.peak_requests_per_second = client.peakPerSecond;
     return summary;
   }
 

@@ -75,11 +75,24 @@ export class DingTalkClient {
   private readonly limiter: SlidingWindowLimiter;
   private readonly sleep: (ms: number) => Promise<void>;
   requests = 0;
+  /** Send times within the last second, and the most there have been since `resetPeak()`. */
+  private readonly recent: number[] = [];
+  private peak = 0;
 
   constructor(private readonly options: DingTalkClientOptions) {
-    // A 1.1 s window: DingTalk counts arrivals, and network jitter can bunch requests sent a full second apart.
-    this.limiter = new SlidingWindowLimiter(options.maxRps, 1100);
+    // A window a little over a second: DingTalk counts arrivals, and network jitter can bunch requests
+    // sent a full second apart. An occasional 90018 that still gets through is waited out and retried.
+    this.limiter = new SlidingWindowLimiter(options.maxRps, 1030);
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  /** The most requests this client started within any one second since the last reset. */
+  get peakPerSecond(): number {
+    return this.peak;
+  }
+
+  resetPeak(): void {
+    this.peak = 0;
   }
 
   get appKey(): string {
@@ -95,6 +108,10 @@ export class DingTalkClient {
   ): Promise<{ status: number; body: unknown }> {
     await this.limiter.acquire();
     this.requests += 1;
+    const sentAt = Date.now();
+    this.recent.push(sentAt);
+    while (sentAt - this.recent[0] >= 1000) this.recent.shift();
+    this.peak = Math.max(this.peak, this.recent.length);
     this.options.onRequest?.(path);
     const response = await fetch(url, { ...init, signal: AbortSignal.timeout(30000) });
     const text = await response.text();

@@ -23,13 +23,13 @@ export class SlidingWindowLimiter {
   private async take(): Promise<void> {
     for (;;) {
       const now = this.now();
-      while (this.starts.length > 0 && now - (this.starts[0]) >= this.windowMs) this.starts.shift();
+      while (this.starts.length > 0 && now - this.starts[0] >= this.windowMs) this.starts.shift();
       if (this.starts.length < this.limit) {
         this.starts.push(now);
         return;
       }
       // +1: the oldest start must be a full window old, not just at its edge.
-      await this.sleep((this.starts[0]) + this.windowMs - now + 1);
+      await this.sleep(this.starts[0] + this.windowMs - now + 1);
     }
   }
 }
