@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { config as loadDotenv } from 'dotenv';
 import { validateEnvironment, type EnvironmentSchema, type LogLevel } from './config.schema';
 
@@ -91,7 +92,11 @@ export class AppConfig {
       leaverPolicy: e.DINGTALK_LEAVER_POLICY,
       leaverDeleteDays: e.DINGTALK_LEAVER_DELETE_DAYS,
     };
-    this.secretKey = { value: e.SECRET_KEY, file: e.SECRET_KEY_FILE };
+    // Beside the SQLite database by default, so the key lives (and is backed up) with the data it opens.
+    this.secretKey = {
+      value: e.SECRET_KEY,
+      file: e.SECRET_KEY_FILE ?? join(dirname(e.SQLITE_PATH), 'secret.key'),
+    };
     this.oidc = {
       accessTokenTtlSeconds: e.OIDC_ACCESS_TOKEN_TTL_SECONDS,
       idTokenTtlSeconds: e.OIDC_ID_TOKEN_TTL_SECONDS,

@@ -192,8 +192,9 @@ export class EnvironmentSchema {
   VERIFICATION_IP_HOURLY_LIMIT = 30;
 
   /**
-   * Master key for secrets stored in the database (OIDC signing keys): at least 32 characters. Unset, a
-   * random key is kept in SECRET_KEY_FILE (created on first start); every replica needs the same one.
+   * Master key for secrets stored in the database (OIDC signing keys, site config secrets): at least 32
+   * characters. Unset, a random key is kept in SECRET_KEY_FILE (created on first start; default
+   * `secret.key` beside the SQLite database); every replica needs the same one.
    */
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -201,9 +202,11 @@ export class EnvironmentSchema {
   @MinLength(32)
   SECRET_KEY?: string;
 
+  @Transform(emptyToUndefined)
+  @IsOptional()
   @IsString()
   @MinLength(1)
-  SECRET_KEY_FILE = './data/secret.key';
+  SECRET_KEY_FILE?: string;
 
   /** Lifetime of access tokens issued to apps (opaque and JWT). */
   @Transform(toInt)
@@ -336,6 +339,7 @@ export function validateEnvironment(env: Record<string, string | undefined>): En
     'ADMIN_PASSWORD',
     'METRICS_TOKEN',
     'SECRET_KEY',
+    'SECRET_KEY_FILE',
     'DINGTALK_SECRETS_KEY',
   ]) {
     const value = env[key];

@@ -10,7 +10,10 @@ describe('OAuth provider settings', () => {
       codeTtlSeconds: 60,
       refreshTokenTtlSeconds: 30 * 86400,
     });
-    expect(config.secretKey).toEqual({ value: undefined, file: './data/secret.key' });
+    expect(config.secretKey).toEqual({ value: undefined, file: 'data/secret.key' });
+    const docker = new AppConfig(validateEnvironment({ SQLITE_PATH: '/data/arbor.sqlite' }));
+    expect(docker.secretKey.file).toBe('/data/secret.key');
+    expect(new AppConfig(validateEnvironment({ SECRET_KEY_FILE: '/run/k' })).secretKey.file).toBe('/run/k');
   });
 
   it('refuses codes living longer than 60 s and short master keys', () => {
