@@ -3,9 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 import { DataSource } from 'typeorm';
+import { MasterKey } from '../src/common/crypto/master-key';
+import { SecretBox } from '../src/common/crypto/secret-box';
+import { SchedulesService } from '../src/modules/jobs/schedules.service';
+import { TasksService } from '../src/modules/jobs/tasks.service';
+import { PURGE_EXPIRED_CRON, PURGE_EXPIRED_JOB } from '../src/modules/lifecycle/lifecycle-purge.service';
 import { AliyunSmsFake } from './harness/aliyun-sms-fake';
 import { SmtpSink } from './harness/smtp-sink';
-import { API, createTestApp, createUser, login, type TestApp } from './harness/test-app';
+import { ADMIN_PASSWORD, API, createTestApp, createUser, login, type TestApp } from './harness/test-app';
 
 const PNG = Buffer.concat([
   Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
@@ -22,6 +27,26 @@ describe('self-service lifecycle, site configuration and storage', () => {
     Number((await db.query<{ n: number | string }[]>(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
   const auth = () => ({ Authorization: `Token ${admin}` });
   const nextMinute = () => t.advanceClock(61_000);
+  /** A fresh image captcha and its answer, read from the sealed row as only the server can. */
+  const solvedCaptcha = async (): Promise<{ captcha_key: string; captcha: string }> => {
+    const made = await t.http.get(`${API}/service/captcha/`).expect(200);
+    const key = made.body.captcha_key as string;
+    const [row] = await db.query<{ sealed: string }[]>(
+      'SELECT answer_sealed AS sealed FROM captchas WHERE captcha_key = ?',
+      [key],
+    );
+    return {
+      captcha_key: key,
+      captcha: new SecretBox(t.app.get(MasterKey).value, 'captcha').open(row.sealed),
+    };
+  };
+  const smsToken = async (purpose: string, mobile: string, as?: string): Promise<string> => {
+    const path = purpose === 'generic' ? 'service/sms/' : `service/sms/${purpose}/`;
+    const req = t.http.get(`${API}/${path}`).query({ mobile, code: sms.lastCodeTo(mobile) });
+    const res = await (as ? req.set('Authorization', `Token ${as}`) : req);
+    expect(res.status).toBe(200);
+    return res.body.sms_token as string;
+  };
 
   beforeAll(async () => {
     sms = new AliyunSmsFake();
@@ -31,6 +56,7 @@ describe('self-service lifecycle, site configuration and storage', () => {
       ALIYUN_SMS_ENDPOINT: endpoint,
       FILE_STORAGE_DIR: mkdtempSync(join(tmpdir(), 'arbor-files-')),
       VERIFICATION_ADDRESS_HOURLY_LIMIT: '50',
+      VERIFICATION_IP_HOURLY_LIMIT: '500',
     });
     db = t.app.get(DataSource);
     admin = await t.adminToken();
@@ -446,11 +472,278 @@ describe('self-service lifecycle, site configuration and storage', () => {
         .send({ captcha_key: made.body.captcha_key, captcha: 'x' });
       expect(wrong.status).toBe(400);
       expect(wrong.text).toBe('captcha is invalid');
+      // A solved captcha lets the code go out.
+      expect(
+        (await t.http.post(`${API}/service/sms/`).send({ mobile: '13600000001', ...(await solvedCaptcha()) }))
+          .status,
+      ).toBe(201);
+      expect(sms.lastCodeTo('13600000001')).toMatch(/^\d{6}$/);
+      // A solved captcha is used up by the send it allowed.
+      const once = await solvedCaptcha();
+      nextMinute();
+      await t.http
+        .post(`${API}/service/sms/`)
+        .send({ mobile: '13600000002', ...once })
+        .expect(201);
+      nextMinute();
+      expect(
+        (await t.http.post(`${API}/service/sms/`).send({ mobile: '13600000003', ...once })).body,
+      ).toEqual({
+        captcha: ['invalid'],
+      });
+      const wrongAnswer = await solvedCaptcha();
+      expect(
+        (
+          await t.http
+            .post(`${API}/service/sms/`)
+            .send({ mobile: '13600000003', captcha_key: wrongAnswer.captcha_key, captcha: 'zzzz' })
+        ).body,
+      ).toEqual({ captcha: ['invalid'] });
       await t.http
         .patch(`${API}/config/`)
         .set(auth())
         .send({ captcha_config: { sms: false } })
         .expect(200);
+    });
+
+    it('is required at login once an account has failed the configured number of times', async () => {
+      await t.http
+        .patch(`${API}/config/`)
+        .set(auth())
+        .send({ captcha_config: { login_failures: 2 } })
+        .expect(200);
+      try {
+        const user = await createUser(t);
+        const attempt = (body: object) =>
+          t.http.post(`${API}/ucenter/login/`).send({ username: user.username, ...body });
+        // Below the threshold no captcha is asked for.
+        expect((await attempt({ password: 'wrong-pass-1' })).status).toBe(400);
+        expect((await attempt({ password: 'wrong-pass-2' })).status).toBe(400);
+        // Now even the right password needs one; a refused captcha is not a password failure.
+        const noCaptcha = await attempt({ password: user.password });
+        expect(noCaptcha.status).toBe(400);
+        expect(noCaptcha.body).toEqual({ captcha: ['invalid'] });
+        const bad = await solvedCaptcha();
+        expect(
+          (await attempt({ password: user.password, captcha_key: bad.captcha_key, captcha: 'nope' })).body,
+        ).toEqual({
+          captcha: ['invalid'],
+        });
+        // A wrong answer used the challenge up.
+        expect((await attempt({ password: user.password, ...bad })).body).toEqual({ captcha: ['invalid'] });
+        // Unknown accounts are asked the same way, so the captcha reveals nothing.
+        const ghost = { username: 'no-such-user-x', password: 'whatever-1' };
+        await t.http.post(`${API}/ucenter/login/`).send(ghost).expect(400);
+        await t.http.post(`${API}/ucenter/login/`).send(ghost).expect(400);
+        expect((await t.http.post(`${API}/ucenter/login/`).send(ghost)).body).toEqual({
+          captcha: ['invalid'],
+        });
+        // A solved captcha with the right password signs in and resets the count.
+        const ok = await attempt({ password: user.password, ...(await solvedCaptcha()) });
+        expect(ok.status).toBe(200);
+        expect((await attempt({ password: user.password })).status).toBe(200);
+      } finally {
+        await t.http
+          .patch(`${API}/config/`)
+          .set(auth())
+          .send({ captcha_config: { login_failures: 0 } })
+          .expect(200);
+      }
+    });
+  });
+
+  describe('mobile change', () => {
+    it('needs the current password, a code sent to the new number for this user, and tells the old address', async () => {
+      const user = await createUser(t, { mobile: '13400000001', private_email: 'lin@example.com' });
+      const other = await createUser(t, { mobile: '13400000002' });
+      const token = await login(t.http, { username: user.username, password: user.password });
+      const otherToken = await login(t.http, { username: other.username, password: other.password });
+      const as = { Authorization: `Token ${token}` };
+      const newMobile = '13400000009';
+      nextMinute();
+      const sent = sms.sent.length;
+      expect(
+        (
+          await t.http
+            .post(`${API}/service/sms/update_mobile/`)
+            .send({ mobile: newMobile, password: user.password })
+        ).status,
+      ).toBe(401);
+      expect(
+        (await t.http.post(`${API}/service/sms/update_mobile/`).set(as).send({ mobile: newMobile })).body,
+      ).toEqual({
+        password: ['required'],
+      });
+      expect(
+        (
+          await t.http
+            .post(`${API}/service/sms/update_mobile/`)
+            .set(as)
+            .send({ mobile: newMobile, password: 'Wrong-pass-9' })
+        ).body,
+      ).toEqual({ password: ['invalid'] });
+      expect(sms.sent.length).toBe(sent);
+      await t.http
+        .post(`${API}/service/sms/update_mobile/`)
+        .set(as)
+        .send({ mobile: newMobile, password: user.password })
+        .expect(201);
+      const code = sms.lastCodeTo(newMobile);
+      // The code belongs to this user: anonymous or another user's exchange is refused.
+      expect(
+        (await t.http.get(`${API}/service/sms/update_mobile/`).query({ mobile: newMobile, code })).status,
+      ).toBe(401);
+      expect(
+        (
+          await t.http
+            .get(`${API}/service/sms/update_mobile/`)
+            .set('Authorization', `Token ${otherToken}`)
+            .query({ mobile: newMobile, code })
+        ).body,
+      ).toEqual({ code: ['invalid'] });
+      const proof = await smsToken('update_mobile', newMobile, token);
+      // Not with another user's password and session, and not without the password.
+      expect(
+        (
+          await t.http
+            .patch(`${API}/ucenter/contact/`)
+            .set('Authorization', `Token ${otherToken}`)
+            .send({ sms_token: proof, password: other.password })
+        ).body,
+      ).toEqual({ sms_token: ['invalid'] });
+      expect((await t.http.patch(`${API}/ucenter/contact/`).set(as).send({ sms_token: proof })).body).toEqual(
+        {
+          password: ['required'],
+        },
+      );
+      expect(
+        (
+          await t.http
+            .patch(`${API}/ucenter/contact/`)
+            .set(as)
+            .send({ sms_token: proof, password: 'Wrong-pass-9' })
+        ).body,
+      ).toEqual({ password: ['invalid'] });
+      expect((await t.http.get(`${API}/ucenter/profile/`).set(as)).body.mobile).toBe('13400000001');
+      const done = await t.http
+        .patch(`${API}/ucenter/contact/`)
+        .set(as)
+        .send({ sms_token: proof, password: user.password });
+      expect(done.status).toBe(200);
+      expect(done.body).toEqual({ mobile: newMobile });
+      expect((await t.http.get(`${API}/ucenter/profile/`).set(as)).body.mobile).toBe(newMobile);
+      await login(t.http, { mobile: newMobile, password: user.password });
+      expect(
+        (await t.http.post(`${API}/ucenter/login/`).send({ mobile: '13400000001', password: user.password }))
+          .status,
+      ).toBe(400);
+      expect(
+        smtp.mails.some((m) => m.to.includes('lin@example.com') && m.raw.includes('mobile number')),
+      ).toBe(true);
+      // Used once.
+      expect(
+        (
+          await t.http
+            .patch(`${API}/ucenter/contact/`)
+            .set(as)
+            .send({ sms_token: proof, password: user.password })
+        ).body,
+      ).toEqual({ sms_token: ['invalid'] });
+      // A number another account holds: the code goes out (nothing revealed), the change says existed.
+      nextMinute();
+      await t.http
+        .post(`${API}/service/sms/update_mobile/`)
+        .set(as)
+        .send({ mobile: '13400000002', password: user.password })
+        .expect(201);
+      const taken = await smsToken('update_mobile', '13400000002', token);
+      const dup = await t.http
+        .patch(`${API}/ucenter/contact/`)
+        .set(as)
+        .send({ sms_token: taken, password: user.password });
+      expect(dup.status).toBe(400);
+      expect(dup.body).toEqual({ mobile: ['existed'] });
+      expect((await t.http.get(`${API}/ucenter/profile/`).set(as)).body.mobile).toBe(newMobile);
+      const log = await t.http
+        .get(`${API}/log/`)
+        .query({ subject: 'ucenter_contact', summary: user.username })
+        .set(auth());
+      expect(log.body.count).toBe(1);
+    });
+  });
+
+  describe('purge of expired rows', () => {
+    const rows = async (table: string, column: string, value: unknown) =>
+      Number(
+        (
+          await db.query<{ n: number | string }[]>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${column} = ?`, [
+            value,
+          ])
+        )[0].n,
+      );
+
+    it('is a scheduled job that deletes expired codes, tokens, captchas and dead invitations and keeps live ones', async () => {
+      const schedule = await t.app.get(SchedulesService).get(PURGE_EXPIRED_JOB);
+      expect(schedule.cron).toBe(PURGE_EXPIRED_CRON);
+      // Old: a code, its sms_token, a captcha, an invitation replaced by a newer one and one that expires.
+      nextMinute();
+      await t.http.post(`${API}/service/sms/register/`).send({ mobile: '13300000001' }).expect(201);
+      await smsToken('register', '13300000001');
+      const oldCaptcha = (await t.http.get(`${API}/service/captcha/`)).body.captcha_key as string;
+      const replaced = await createUser(t);
+      await t.http.post(`${API}/invitation/user/${replaced.username}/`).set(auth()).send({}).expect(200);
+      const live = await t.http
+        .post(`${API}/invitation/user/${replaced.username}/`)
+        .set(auth())
+        .send({ duration_minutes: 7 * 24 * 60 })
+        .expect(200);
+      const expiring = await createUser(t);
+      await t.http
+        .post(`${API}/invitation/user/${expiring.username}/`)
+        .set(auth())
+        .send({ duration_minutes: 60 })
+        .expect(200);
+      // A day later the code, the sms_token, the captcha and the 1-hour invitation are dead; then new ones.
+      t.advanceClock(24 * 3600_000 + 60_000);
+      await t.http.post(`${API}/service/sms/register/`).send({ mobile: '13300000002' }).expect(201);
+      const freshCaptcha = (await t.http.get(`${API}/service/captcha/`)).body.captcha_key as string;
+      const inviteeIds = async (username: string) =>
+        Number(
+          (await db.query<{ id: number }[]>('SELECT id FROM users WHERE username = ?', [username]))[0].id,
+        );
+      const replacedId = await inviteeIds(replaced.username);
+      const expiringId = await inviteeIds(expiring.username);
+      expect(await rows('verifications', 'address', '13300000001')).toBe(2);
+      expect(await rows('invitations', 'invitee_id', replacedId)).toBe(2);
+
+      const tasks = t.app.get(TasksService);
+      const { task } = await tasks.enqueue(PURGE_EXPIRED_JOB, {});
+      let finished = await tasks.find(task.taskId);
+      for (
+        let i = 0;
+        i < 100 && finished?.statusRaw !== 'SUCCESS' && finished?.statusRaw !== 'FAILURE';
+        i += 1
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        finished = await tasks.find(task.taskId);
+      }
+      expect(finished?.statusRaw).toBe('SUCCESS');
+      const result = JSON.parse(finished?.result ?? 'null') as Record<string, number>;
+      expect(result.verifications).toBeGreaterThanOrEqual(2);
+      expect(result.captchas).toBeGreaterThanOrEqual(1);
+      expect(result.invitations).toBeGreaterThanOrEqual(2);
+
+      expect(await rows('verifications', 'address', '13300000001')).toBe(0);
+      expect(await rows('verifications', 'address', '13300000002')).toBe(1);
+      expect(await rows('captchas', 'captcha_key', oldCaptcha)).toBe(0);
+      expect(await rows('captchas', 'captcha_key', freshCaptcha)).toBe(1);
+      expect(await rows('invitations', 'invitee_id', replacedId)).toBe(1);
+      expect(await rows('invitations', 'invitee_id', expiringId)).toBe(0);
+      // What stayed still works: the live invitation and the fresh code.
+      expect(
+        (await t.http.get(`${API}/ucenter/profile/invited/`).query({ key: live.body.key })).body.username,
+      ).toBe(replaced.username);
+      await smsToken('register', '13300000002');
     });
   });
 
@@ -505,6 +798,93 @@ describe('self-service lifecycle, site configuration and storage', () => {
         await s3.close();
         rmSync(dir, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe('superuser transfer (config/admin/)', () => {
+    it("needs generic SMS tokens of both numbers, uses both up (D31) and ends both accounts' sessions", async () => {
+      const adminMobile = '13200000001';
+      const nextMobile = '13200000002';
+      await t.http.patch(`${API}/user/admin/`).set(auth()).send({ mobile: adminMobile }).expect(200);
+      expect((await t.http.get(`${API}/config/admin/`).set(auth())).body).toMatchObject({
+        username: 'admin',
+        mobile: adminMobile,
+      });
+      const heir = await createUser(t, { mobile: nextMobile });
+      const heirToken = await login(t.http, { username: heir.username, password: heir.password });
+      nextMinute();
+      await t.http.post(`${API}/service/sms/`).send({ mobile: adminMobile }).expect(201);
+      await t.http.post(`${API}/service/sms/`).send({ mobile: nextMobile }).expect(201);
+      const oldToken = await smsToken('generic', adminMobile);
+      const newToken = await smsToken('generic', nextMobile);
+      const consumed = async () =>
+        (
+          await db.query<{ c: unknown }[]>(
+            "SELECT consumed_at AS c FROM verifications WHERE kind = 'sms_token' AND address IN (?, ?)",
+            [adminMobile, nextMobile],
+          )
+        ).filter((row) => row.c !== null).length;
+
+      // Only a superuser may ask; swapped or repeated tokens are refused and nothing is used up.
+      expect(
+        (
+          await t.http
+            .patch(`${API}/config/admin/`)
+            .set('Authorization', `Token ${heirToken}`)
+            .send({ old_admin_sms_token: oldToken, new_admin_sms_token: newToken })
+        ).status,
+      ).toBe(403);
+      for (const body of [
+        { old_admin_sms_token: newToken, new_admin_sms_token: oldToken },
+        { old_admin_sms_token: oldToken, new_admin_sms_token: oldToken },
+      ]) {
+        const refused = await t.http.patch(`${API}/config/admin/`).set(auth()).send(body);
+        expect(refused.status).toBe(400);
+      }
+      expect(await consumed()).toBe(0);
+      expect(
+        (
+          await db.query<{ a: unknown }[]>('SELECT is_admin AS a FROM users WHERE username = ?', [
+            heir.username,
+          ])
+        )[0].a,
+      ).toBeFalsy();
+
+      const adminToken = admin;
+      const res = await t.http
+        .patch(`${API}/config/admin/`)
+        .set(auth())
+        .send({ old_admin_sms_token: oldToken, new_admin_sms_token: newToken });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ new_admin_username: heir.username });
+      expect(await consumed()).toBe(2);
+      // Both accounts' sessions ended.
+      expect(
+        (await t.http.get(`${API}/auth/token/`).set('Authorization', `Token ${adminToken}`)).status,
+      ).toBe(401);
+      expect((await t.http.get(`${API}/auth/token/`).set('Authorization', `Token ${heirToken}`)).status).toBe(
+        401,
+      );
+      // The roles moved.
+      const heirAgain = await login(t.http, { username: heir.username, password: heir.password });
+      expect((await t.http.get(`${API}/config/`).set('Authorization', `Token ${heirAgain}`)).status).toBe(
+        200,
+      );
+      const formerAdmin = await login(t.http, { username: 'admin', password: ADMIN_PASSWORD });
+      expect((await t.http.get(`${API}/config/`).set('Authorization', `Token ${formerAdmin}`)).status).toBe(
+        403,
+      );
+      // Replaying the tokens is refused because they are used up, not merely because of the caller.
+      const replay = await t.http
+        .patch(`${API}/config/admin/`)
+        .set('Authorization', `Token ${heirAgain}`)
+        .send({ old_admin_sms_token: oldToken, new_admin_sms_token: newToken });
+      expect(replay.status).toBe(400);
+      expect(replay.body).toEqual({ sms_token: ['invalid'] });
+      const log = await t.http
+        .get(`${API}/log/?subject=config&summary=${encodeURIComponent('移交')}`)
+        .set('Authorization', `Token ${heirAgain}`);
+      expect(log.body.count).toBe(1);
     });
   });
 });

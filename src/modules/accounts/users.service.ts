@@ -423,12 +423,20 @@ export class UsersService {
     value: string,
   ): Promise<void> {
     await this.assertNoConflict(manager, { [field]: value }, userId);
-    await this.users.updateFields(manager, userId, field === 'mobile' ? { mobile: value } : { privateEmail: value });
+    await this.users.updateFields(
+      manager,
+      userId,
+      field === 'mobile' ? { mobile: value } : { privateEmail: value },
+    );
   }
 
-  /** Makes a user a superuser or takes the role away (site admin transfer). */
+  /**
+   * Makes a user a superuser or takes the role away (site admin transfer). The user's sessions end
+   * either way, so nobody keeps a session opened under the other role.
+   */
   async setSuperuserWithin(manager: EntityManager, userId: number, isAdmin: boolean): Promise<void> {
     await this.users.updateFields(manager, userId, { isAdmin });
+    await this.hooks.revokeCredentials(manager, userId);
   }
 
   /** Turns a unique-index race lost to a parallel writer into the "existed" answer; rethrows anything else. */

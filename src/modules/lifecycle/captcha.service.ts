@@ -30,15 +30,11 @@ export class CaptchaService {
     const key = randomBytes(16).toString('hex');
     const now = this.clock.now();
     await this.tx.run((manager) =>
-      this.captchas.insert(
-        manager,
-        {
-          key,
-          answerSealed: this.box.seal(randomCaptchaAnswer()),
-          expiresAt: new Date(now.getTime() + CAPTCHA_TTL_MS),
-        },
-        now,
-      ),
+      this.captchas.insert(manager, {
+        key,
+        answerSealed: this.box.seal(randomCaptchaAnswer()),
+        expiresAt: new Date(now.getTime() + CAPTCHA_TTL_MS),
+      }),
     );
     return { captcha_key: key, captcha_img: `${imagePathPrefix}/service/captcha/image/${key}/` };
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager, IsNull, LessThan, MoreThan } from 'typeorm';
+import { DataSource, type EntityManager, IsNull, MoreThan } from 'typeorm';
+import { datetimeParameter } from '../../common/database/transaction-runner';
 import { CaptchaEntity } from './entities/captcha.entity';
 import { InvitationEntity } from './entities/invitation.entity';
 import { type VerificationKind, VerificationEntity } from './entities/verification.entity';
@@ -67,9 +68,41 @@ export class VerificationsRepository {
     return (result.affected ?? 0) === 1;
   }
 
-  async purgeExpired(manager: EntityManager, before: Date): Promise<void> {
-    await this.repo(manager).delete({ expiresAt: LessThan(before) });
+  /** Deletes up to `limit` codes and tokens that expired before `now`; returns how many went. */
+  deleteExpiredBatch(manager: EntityManager, now: Date, limit: number): Promise<number> {
+    return deleteBatch(
+      manager,
+      'verifications',
+      'id',
+      'expires_at < ?',
+      [datetimeParameter(this.dataSource, now)],
+      limit,
+    );
   }
+}
+
+/**
+ * One bounded purge step: selects the keys first, then deletes them by key, so the DELETE never scans
+ * or locks more than one batch (MySQL has no DELETE ... LIMIT with a subquery on the same table).
+ */
+async function deleteBatch(
+  manager: EntityManager,
+  table: string,
+  key: string,
+  where: string,
+  params: unknown[],
+  limit: number,
+): Promise<number> {
+  const rows = await manager.query<Record<string, unknown>[]>(
+    `SELECT ${key} AS k FROM ${table} WHERE ${where} LIMIT ?`,
+    [...params, limit],
+  );
+  if (rows.length === 0) return 0;
+  await manager.query(
+    `DELETE FROM ${table} WHERE ${key} IN (${rows.map(() => '?').join(', ')})`,
+    rows.map((row) => row.k),
+  );
+  return rows.length;
 }
 
 @Injectable()
@@ -97,6 +130,18 @@ export class InvitationsRepository {
     return this.repo(manager).findOne({ where: { id } });
   }
 
+  /** Deletes up to `limit` invitations that expired, were used or were replaced; returns how many went. */
+  deleteDeadBatch(manager: EntityManager, now: Date, limit: number): Promise<number> {
+    return deleteBatch(
+      manager,
+      'invitations',
+      'id',
+      'ended_at IS NOT NULL OR expires_at < ?',
+      [datetimeParameter(this.dataSource, now)],
+      limit,
+    );
+  }
+
   /** Ends an invitation once: of two parallel activations only one gets true. */
   async end(manager: EntityManager, id: number, now: Date): Promise<boolean> {
     const result = await this.repo(manager).update(
@@ -115,13 +160,24 @@ export class CaptchasRepository {
     return (manager ?? this.dataSource.manager).getRepository(CaptchaEntity);
   }
 
-  async insert(manager: EntityManager, row: CaptchaEntity, now: Date): Promise<void> {
-    await this.repo(manager).delete({ expiresAt: LessThan(now) });
-    await this.repo(manager).save(row);
+  async insert(manager: EntityManager, row: CaptchaEntity): Promise<void> {
+    await this.repo(manager).insert(row);
   }
 
   find(key: string): Promise<CaptchaEntity | null> {
     return this.repo().findOne({ where: { key } });
+  }
+
+  /** Deletes up to `limit` challenges that expired before `now`; returns how many went. */
+  deleteExpiredBatch(manager: EntityManager, now: Date, limit: number): Promise<number> {
+    return deleteBatch(
+      manager,
+      'captchas',
+      'captcha_key',
+      'expires_at < ?',
+      [datetimeParameter(this.dataSource, now)],
+      limit,
+    );
   }
 
   /** Deletes the challenge; true for the one caller that deleted it (each captcha is checked once). */
