@@ -7,6 +7,7 @@ import { assertSchemaCurrent, configureApp } from './app.setup';
 import { createRootLogger, PinoNestLogger } from './common/logging/logger';
 import { AppConfig } from './config/app-config';
 import { ConfigValidationError } from './config/config.schema';
+import { PermissionResolver } from './modules/permissions/permission-resolver.service';
 
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
@@ -28,6 +29,11 @@ async function bootstrap(): Promise<void> {
   await assertSchemaCurrent(app);
   await app.listen(config.port, config.host);
   stopOnSignals(app, logger, config.shutdownTimeoutMs);
+  // Load the permission snapshot now rather than on the first request (about a second on a large org).
+  app
+    .get(PermissionResolver)
+    .current()
+    .catch((error: unknown) => logger.error({ err: error }, 'Could not preload the permission snapshot'));
   logger.info(
     { port: config.port, database: config.database.kind, base_url: config.baseUrl },
     'Arbor is listening',
