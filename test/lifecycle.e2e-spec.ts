@@ -253,6 +253,24 @@ describe('self-service lifecycle, site configuration and storage', () => {
       expect(res.status).toBe(201);
       expect(res.body).toEqual({ message: 'sms has send' });
       expect(sms.sent.length).toBe(before);
+      const unknownReset = await t.http
+        .post(`${API}/service/sms/reset_password/`)
+        .send({ mobile: '13900000009', username: 'nobody1' });
+      expect(unknownReset.status).toBe(201);
+      expect(unknownReset.body).toEqual({ message: 'sms has send' });
+      // A disabled account's number gets nothing either, and the answer is the same.
+      const disabled = await createUser(t, { mobile: '13900000008' });
+      await t.http
+        .patch(`${API}/user/${disabled.username}/`)
+        .set(auth())
+        .send({ is_active: false })
+        .expect(200);
+      const disabledReset = await t.http
+        .post(`${API}/service/sms/reset_password/`)
+        .send({ mobile: '13900000008', username: disabled.username });
+      expect(disabledReset.status).toBe(201);
+      expect(disabledReset.body).toEqual({ message: 'sms has send' });
+      expect(sms.sent.length).toBe(before);
     });
 
     it('turns Aliyun failures into clear errors and audit entries', async () => {

@@ -77,7 +77,7 @@ export interface ClientContext {
 
 type Body = Record<string, unknown>;
 const text = (body: Body, key: string): string | undefined =>
-  typeof body[key] === 'string' ? (body[key]).trim() : undefined;
+  typeof body[key] === 'string' ? body[key].trim() : undefined;
 
 /**
  * Verification codes (SMS) and links (e-mail): issued at random, stored as keyed hashes, short-lived,
@@ -347,7 +347,8 @@ export class VerificationService {
         const username = text(body, 'username');
         if (!username) throw LifecycleErrors.required('username');
         const user = await this.users.findLoginCandidate('mobile', mobile);
-        const match = user && user.username === username.toLowerCase() ? user : null;
+        // Disabled accounts get nothing, as for login and the e-mail reset; the answer is the same.
+        const match = user?.isActive && user.username === username.toLowerCase() ? user : null;
         return { address: mobile, deliver: Boolean(match), userId: match?.id ?? null, invitationId: null };
       }
       case 'update_mobile': {
