@@ -271,10 +271,9 @@ describe.each([
       .send({ csrf: csrfOf(denied.page?.text ?? '') });
     expect(back.status).toBe(303);
     let res = await agent.get(
-      new URL(back.headers.location, 'http://x').pathname +
-        new URL(back.headers.location, 'http://x').search,
+      new URL(back.headers.location, 'http://x').pathname + new URL(back.headers.location, 'http://x').search,
     );
-    while (res.status === 303 && (res.headers.location).includes('/oauth/')) {
+    while (res.status === 303 && res.headers.location.includes('/oauth/')) {
       const next = new URL(res.headers.location, 'http://x');
       res = await agent.get(next.pathname + next.search);
     }
@@ -440,6 +439,51 @@ describe.each([
       .get(`${API}/auth/token/`)
       .set('Authorization', `Bearer ${(fresh.body as Tokens).access_token}`)
       .expect(200);
+  });
+
+  it('ends every provider session, grant and token of a user whose password is reset or who is disabled', async () => {
+    const client = await registerApp(t);
+    for (const change of [
+      (username: string) => ({
+        path: `${API}/user/${username}/password/`,
+        body: { password: 'Brand-new-pass-9', require_reset_password: false },
+      }),
+      (username: string) => ({ path: `${API}/user/${username}/`, body: { is_active: false } }),
+    ]) {
+      const user = await createUser(t);
+      const { tokens, agent } = await signedIn(client, user, {
+        scope: 'openid arbor.read',
+        resource: API_AUDIENCE,
+      });
+      const api = await exchange(client, {
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token as string,
+        resource: API_AUDIENCE,
+      });
+      const jwt = (api.body as Tokens).access_token;
+      const opaque = await exchange(client, {
+        grant_type: 'refresh_token',
+        refresh_token: (api.body as Tokens).refresh_token as string,
+      });
+      expect(opaque.status).toBe(200);
+      await t.http.get(`${API}/auth/token/`).set('Authorization', `Bearer ${jwt}`).expect(200);
+      const { path, body } = change(user.username);
+      await t.http
+        .patch(path)
+        .set('Authorization', `Token ${await t.adminToken()}`)
+        .send(body)
+        .expect(200);
+      expect((await introspect(client, (opaque.body as Tokens).access_token)).active).toBe(false);
+      const refresh = await exchange(client, {
+        grant_type: 'refresh_token',
+        refresh_token: (opaque.body as Tokens).refresh_token as string,
+      });
+      expect(refresh.body.error).toBe('invalid_grant');
+      await t.http.get(`${API}/auth/token/`).set('Authorization', `Bearer ${jwt}`).expect(401);
+      // The browser's provider session went too: the next authorization asks for the password again.
+      const again = await authorize(agent, query(client, pkce().challenge), null);
+      expect(again.page?.text).toContain('name="password"');
+    }
   });
 
   it('signs out everywhere through end_session, to an exactly registered post-logout URI', async () => {

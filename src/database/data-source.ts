@@ -41,6 +41,7 @@ import { PermEntity } from '../modules/permissions/entities/perm.entity';
 import { OidcPayloadEntity } from '../modules/oidc/entities/oidc-payload.entity';
 import { SigningKeyEntity } from '../modules/oidc/entities/signing-key.entity';
 import { Oidc1764310000000 } from './migrations/1764310000000-oidc';
+import { OidcAccounts1764320000000 } from './migrations/1764320000000-oidc-accounts';
 
 export const ENTITIES = [
   UserEntity,
@@ -85,6 +86,7 @@ export const MIGRATIONS = [
   Jobs1764200000000,
   DingTalk1764250000000,
   Oidc1764310000000,
+  OidcAccounts1764320000000,
   Lifecycle1764400000000,
 ];
 

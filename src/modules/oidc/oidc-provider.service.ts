@@ -16,6 +16,7 @@ import { DomainError } from '../../common/errors/domain-error';
 import { ROOT_LOGGER } from '../../common/logging/logging.module';
 import { Metrics, OAUTH_GRANTS, type OAuthGrant } from '../../common/metrics/metrics.service';
 import { AppConfig } from '../../config/app-config';
+import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
 import { AuthService } from '../auth/auth.service';
 import { type BearerKeys, BearerKeysLink } from '../auth/bearer-keys.link';
 import { SESSION_COOKIE } from '../auth/token.strategy';
@@ -75,6 +76,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     private readonly pages: OidcPagesLink,
     private readonly metrics: Metrics,
     private readonly bearerKeys: BearerKeysLink,
+    private readonly userHooks: UserLifecycleHooks,
     @Inject(OIDC_STORAGE) private readonly storage: OidcStorage,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
     masterKey: MasterKey,
@@ -89,6 +91,11 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
   }
 
   async onModuleInit(): Promise<void> {
+    // A new password, a disabled or a deleted account: its provider sessions, grants and tokens end with
+    // its Arbor sessions, in the same transaction (single sign-out for credential changes).
+    this.userHooks.onCredentialsRevoked((manager, userId) =>
+      this.storage.revokeAccount(manager, String(userId)),
+    );
     await this.keys.ensureSigningKey();
     await this.current();
     this.bearerKeys.connect(this);

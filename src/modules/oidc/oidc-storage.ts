@@ -2,13 +2,18 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import { DataSource, LessThan } from 'typeorm';
+import { DataSource, type EntityManager, LessThan } from 'typeorm';
 import { Clock } from '../../common/time/clock';
 import { OidcPayloadEntity } from './entities/oidc-payload.entity';
 
 /** Where the provider keeps its artifacts: the database (default) or Redis (when REDIS_URL is set). */
 export interface OidcStorage {
   adapterFor(model: string): Adapter;
+  /**
+   * Ends everything of one account (sessions, grants, codes, tokens): its password changed, or it was
+   * disabled or deleted. Runs inside that change's transaction where the storage is the database.
+   */
+  revokeAccount(manager: EntityManager, accountId: string): Promise<void>;
   /** Deletes expired artifacts (Redis expires its own); returns how many went. */
   purgeExpired(): Promise<number>;
   close(): Promise<void>;
@@ -47,6 +52,7 @@ export class DatabaseOidcStorage implements OidcStorage {
             grantId: payload.grantId ?? null,
             uid: payload.uid ?? null,
             userCode: payload.userCode ?? null,
+            accountId: payload.accountId ?? null,
             consumedAt: null,
             expiresAt: expiresIn ? new Date(this.clock.now().getTime() + expiresIn * 1000) : null,
           },
@@ -66,6 +72,10 @@ export class DatabaseOidcStorage implements OidcStorage {
         await this.rows.delete({ model, grantId });
       },
     };
+  }
+
+  async revokeAccount(manager: EntityManager, accountId: string): Promise<void> {
+    await manager.getRepository(OidcPayloadEntity).delete({ accountId });
   }
 
   async purgeExpired(): Promise<number> {
@@ -96,6 +106,7 @@ export class RedisOidcStorage implements OidcStorage {
     const grantKey = (grantId: string) => `${this.prefix}grant:${grantId}`;
     const uidKey = (uid: string) => `${this.prefix}${model}:uid:${uid}`;
     const userCodeKey = (code: string) => `${this.prefix}${model}:user_code:${code}`;
+    const accountKey = (accountId: string) => this.accountKey(accountId);
     const find = async (id: string): Promise<AdapterPayload | undefined> => {
       const stored = await this.redis.hgetall(key(id));
       if (!stored.payload) return undefined;
@@ -113,6 +124,10 @@ export class RedisOidcStorage implements OidcStorage {
         if (payload.grantId) {
           multi.rpush(grantKey(payload.grantId), key(id));
           multi.expire(grantKey(payload.grantId), Math.max(expiresIn ?? 0, this.grantTtlSeconds));
+        }
+        if (payload.accountId) {
+          multi.rpush(accountKey(payload.accountId), key(id));
+          multi.expire(accountKey(payload.accountId), Math.max(expiresIn ?? 0, this.grantTtlSeconds));
         }
         if (payload.uid) {
           multi.set(uidKey(payload.uid), id);
@@ -142,6 +157,15 @@ export class RedisOidcStorage implements OidcStorage {
         await multi.exec();
       },
     };
+  }
+
+  async revokeAccount(_manager: EntityManager, accountId: string): Promise<void> {
+    const keys = await this.redis.lrange(this.accountKey(accountId), 0, -1);
+    await this.redis.del(...keys, this.accountKey(accountId));
+  }
+
+  private accountKey(accountId: string): string {
+    return `${this.prefix}account:${accountId}`;
   }
 
   purgeExpired(): Promise<number> {

@@ -28,6 +28,10 @@ export class OidcPayloadEntity {
   @Column({ name: 'user_code', type: 'varchar', length: 128, nullable: true })
   userCode!: string | null;
 
+  @Index('ix_oidc_payloads_account')
+  @Column({ name: 'account_id', type: 'varchar', length: 64, nullable: true })
+  accountId!: string | null;
+
   @Column({ name: 'consumed_at', type: 'datetime', nullable: true })
   consumedAt!: Date | null;
 
