@@ -203,6 +203,14 @@ describe('Helm chart charts/arbor', () => {
     );
   });
 
+  it('refuses to render without a master key of 32+ characters (unless an existing Secret has it)', () => {
+    const database = { externalDatabase: { password: 'pw', host: 'db' } };
+    expect(renderError([database])).toContain('secret.secretKey is required');
+    expect(renderError([database, { secret: { secretKey: 'short' } }])).toContain(
+      'secret.secretKey must have at least 32 characters',
+    );
+  });
+
   it.each([
     [
       'a password with a slash',
@@ -315,6 +323,7 @@ describe('Helm chart charts/arbor', () => {
         'redis-password': 'redisPass2',
         'admin-password': 'Admin-pass-2026',
         'metrics-token': 'scrape-token-0123456789',
+        'secret-key': 'production-master-key-0123456789abcdef',
       },
     };
     expectValid(r, { 'arbor-secrets': Object.keys(existing['arbor-secrets']) });
@@ -363,6 +372,7 @@ describe('Helm chart charts/arbor', () => {
     const values = {
       mysql: { enabled: true, auth: { password: 'qs-pass' } },
       redis: { enabled: true, auth: { password: 'qs-redis' } },
+      secret: { secretKey: 'quick-start-master-key-0123456789' },
     };
     const r = render([values], { revision: 3 });
     const external = {

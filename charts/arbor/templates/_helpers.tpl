@@ -214,6 +214,21 @@ Takes a dict: root (the chart context) and secretName (optional: where the passw
       optional: true
 {{- end }}
 
+{{/* SECRET_KEY seals the OAuth signing keys and the site configuration's secrets: one for every pod. */}}
+{{- define "arbor.secretKeyEnv" -}}
+{{- if not .Values.secret.existingSecret }}
+{{- $secretKey := required "secret.secretKey is required (32+ characters, e.g. `openssl rand -hex 32`): it seals the OAuth signing keys and the site configuration's secrets" .Values.secret.secretKey | toString }}
+{{- if lt (len $secretKey) 32 }}
+{{- fail "secret.secretKey must have at least 32 characters" }}
+{{- end }}
+{{- end }}
+- name: SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "arbor.secretName" . }}
+      key: secret-key
+{{- end }}
+
 {{/* A writable /tmp for containers whose root filesystem is read-only. */}}
 {{- define "arbor.tmpVolume" -}}
 - name: tmp
