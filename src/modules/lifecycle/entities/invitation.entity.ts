@@ -1,7 +1,10 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, PrimaryGeneratedColumn, Index } from 'typeorm';
 
 /** An invitation link for a not yet settled user; the key is stored as its SHA-256. */
 @Entity('invitations')
+@Index('uq_invitations_uuid', ['uuid'], { unique: true })
+@Index('uq_invitations_key', ['keyHash'], { unique: true })
+@Index('ix_invitations_invitee', ['inviteeId'])
 export class InvitationEntity {
   @PrimaryGeneratedColumn()
   id!: number;

@@ -1,10 +1,13 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, PrimaryGeneratedColumn, Index } from 'typeorm';
 
 /** What a row proves: an SMS code sent, or a single-use token obtained from a code or a mailed link. */
 export type VerificationKind = 'sms_code' | 'sms_token' | 'email_token';
 
 /** A verification secret, stored only as its keyed hash, bound to a purpose and an address. */
 @Entity('verifications')
+@Index('uq_verifications_secret', ['secretHash'], { unique: true })
+@Index('ix_verifications_lookup', ['kind', 'purpose', 'address', 'createdAt'])
+@Index('ix_verifications_expires', ['expiresAt'])
 export class VerificationEntity {
   @PrimaryGeneratedColumn()
   id!: number;
