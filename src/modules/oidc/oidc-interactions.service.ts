@@ -55,7 +55,7 @@ export class OidcInteractionsService {
       prompt,
       client,
       accountId: interaction.session?.accountId,
-      scopes: [...new Set(scopes)].filter((s) => s !== 'openid'),
+      scopes: [...new Set(scopes)],
       redirectUri:
         typeof interaction.params.redirect_uri === 'string' ? interaction.params.redirect_uri : undefined,
     };
