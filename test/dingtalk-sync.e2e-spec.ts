@@ -147,6 +147,8 @@ describe('DingTalk sync, in-process jobs', () => {
     seedDirectory(fake, 12, 40);
     // A local account with a DingTalk member's mobile: the first pull adopts it instead of duplicating.
     const local = await createUser(t, { mobile: '13900000003', name: 'Local name', remark: 'kept' });
+    // A local account that happens to hold a DingTalk member's derived username, and nothing else of it.
+    await createUser(t, { username: 'staff00006', name: 'Someone else' });
     const usersBefore = await count('SELECT COUNT(*) AS n FROM users');
     const auditBefore = await count('SELECT COUNT(*) AS n FROM audit_log');
 
@@ -176,6 +178,8 @@ describe('DingTalk sync, in-process jobs', () => {
     // staff00000 is in two departments (i % 7 === 0) and keeps both.
     expect(await deptNamesOf('staff00000')).toEqual(['部门0', '部门3']);
     expect(await deptNamesOf('staff00001')).toEqual(['部门1']);
+    expect((await userByUsername('staff00006')).name).toBe('Someone else');
+    expect((await userByUsername('staff000062')).name).toBe('员工6');
     // Department order follows DingTalk's.
     const tree = await t.http.get(`${API}/dept/root/dept/`).set(auth());
     expect(((tree.body as { depts: { name: string }[] }).depts ?? []).map((d) => d.name)).toEqual([
@@ -297,6 +301,34 @@ describe('DingTalk sync, in-process jobs', () => {
     ).toBeGreaterThan(0);
   });
 
+  it('fires a configured schedule once when due, and the schedule survives in the database', async () => {
+    const before = await count("SELECT COUNT(*) AS n FROM tasks WHERE job_name = 'ding.pull'");
+    const set = await t.http.patch(`${API}/sync/ding/config/`).set(auth()).send({ pull_cron: '*/5 * * * *' });
+    expect(set.status).toBe(200);
+    const due = new Date(set.body.pull_next_run_at as string).getTime();
+    expect(due).toBeGreaterThan(Date.now());
+    expect(due - Date.now()).toBeLessThanOrEqual(5 * 60000);
+    // Move the app's clock past the due time; the scheduler looks every few seconds.
+    t.advanceClock(due - Date.now() + 1000);
+    const deadline = Date.now() + 20000;
+    while ((await count("SELECT COUNT(*) AS n FROM tasks WHERE job_name = 'ding.pull'")) === before) {
+      if (Date.now() > deadline) throw new Error('the schedule did not fire');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const [fired] = await db.query<{ task_id: string; payload: string }[]>(
+      "SELECT task_id, payload FROM tasks WHERE job_name = 'ding.pull' ORDER BY id DESC LIMIT 1",
+    );
+    expect(JSON.parse(fired?.payload ?? '{}')).toEqual({ scheduled: true });
+    expect((await waitTask(fired?.task_id ?? '')).status).toBe(4);
+    // Fired once: the next run moved on to the following slot.
+    const after = await t.http.get(`${API}/sync/ding/config/`).set(auth());
+    expect(new Date(after.body.pull_next_run_at as string).getTime()).toBeGreaterThan(due);
+    expect(await count("SELECT COUNT(*) AS n FROM tasks WHERE job_name = 'ding.pull'")).toBe(before + 1);
+    expect(
+      (await t.http.patch(`${API}/sync/ding/config/`).set(auth()).send({ pull_cron: null })).body.pull_cron,
+    ).toBeNull();
+  });
+
   it('signs in with a DingTalk in-app code and the QR callback; rejects unknown codes', async () => {
     fake.loginCodes.set('code-1', 'staff00001');
     const ok = await t.http.post(`${API}/ucenter/ding/login/`).send({ code: 'code-1' });
@@ -311,6 +343,11 @@ describe('DingTalk sync, in-process jobs', () => {
     const qr = await t.http.post(`${API}/ding/qr/callback/`).send({ code: 'qr-1' });
     expect(qr.status).toBe(200);
     expect(qr.body).toMatchObject({ username: 'staff00002' });
+    fake.oauthCodes.set('auth-1', 'staff00003');
+    const current = await t.http.post(`${API}/ding/qr/callback/`).send({ authCode: 'auth-1' });
+    expect(current.status).toBe(200);
+    expect(current.body).toMatchObject({ mobile: '13900000003' });
+    expect((await t.http.post(`${API}/ding/qr/callback/`).send({ authCode: 'auth-1' })).status).toBe(400);
     fake.qrCodes.set('qr-2', 'nobody');
     const stranger = await t.http.post(`${API}/ding/qr/callback/`).send({ code: 'qr-2' });
     expect(stranger.body).toEqual({ token: '', third_party_id: 'stranger-qr-2' });

@@ -91,6 +91,9 @@ export class FakeDingTalk {
   /** In-app login codes (5-minute, single use) and QR temporary codes, to the user they sign in. */
   loginCodes = new Map<string, string>();
   qrCodes = new Map<string, string>();
+  /** `authCode`s of the current OAuth2 login, and the user access tokens they were exchanged for. */
+  oauthCodes = new Map<string, string>();
+  private readonly userTokens = new Map<string, string>();
 
   /** Every request's path and arrival time (ms), for rate assertions. */
   readonly log: { path: string; at: number }[] = [];
@@ -184,6 +187,12 @@ export class FakeDingTalk {
     }
     this.log.push({ path, at: now });
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    if (path.startsWith('v1.0/')) {
+      const [status, answer] = this.newApi(path, req.headers['x-acs-dingtalk-access-token'], body);
+      res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8' });
+      res.end(JSON.stringify(status === 200 ? answer : { requestid: requestId(), ...answer }));
+      return;
+    }
     const answer = this.route(path, url.searchParams, body, now);
     res.writeHead(200, { 'Content-Type': 'application/json;charset=UTF-8' });
     res.end(JSON.stringify({ ...answer, request_id: requestId() }));
@@ -403,6 +412,46 @@ export class FakeDingTalk {
       default:
         return { errcode: 22, errmsg: `Invalid method[${path}]` };
     }
+  }
+
+  /** The new API host: real HTTP statuses and `{requestid, code, message}` errors. */
+  private newApi(
+    path: string,
+    header: string | string[] | undefined,
+    body: Record<string, unknown>,
+  ): [number, Record<string, unknown>] {
+    if (path === 'v1.0/oauth2/userAccessToken') {
+      if (body.clientId !== this.qrAppId || body.clientSecret !== this.qrAppSecret) {
+        return [400, { code: 'invalidClientIdOrSecret', message: '无效的clientId或者clientSecret' }];
+      }
+      const userid = this.oauthCodes.get(str(body.code));
+      if (!userid || body.grantType !== 'authorization_code') {
+        return [400, { code: 'invalidAuthCode', message: '不合法的临时授权码' }];
+      }
+      this.oauthCodes.delete(str(body.code));
+      const accessToken = randomBytes(16).toString('hex');
+      this.userTokens.set(accessToken, userid);
+      return [
+        200,
+        { accessToken, refreshToken: randomBytes(16).toString('hex'), expireIn: 7200, corpId: 'dingcorp' },
+      ];
+    }
+    if (path === 'v1.0/contact/users/me') {
+      const userid = typeof header === 'string' ? this.userTokens.get(header) : undefined;
+      if (!userid) return [400, { code: 'InvalidAuthentication', message: '不合法的access_token' }];
+      const user = this.users.get(userid);
+      return [
+        200,
+        {
+          nick: user?.name ?? '',
+          avatarUrl: '',
+          openId: `open-${userid}`,
+          unionId: user?.unionid ?? '',
+          stateCode: '86',
+        },
+      ];
+    }
+    return [404, { code: 'NotFound', message: '请求的URI地址不存在' }];
   }
 
   private listShape(u: FakeUser): Record<string, unknown> {

@@ -65,6 +65,19 @@ export class SchedulesService implements OnApplicationBootstrap, OnApplicationSh
     return { cron: row?.cron ?? null, next_run_at: row?.nextRunAt?.toISOString() ?? null };
   }
 
+  /**
+   * Installs a built-in job's schedule on first start (an existing schedule is left alone). Failure
+   * is logged, not thrown: a replica starting at the same moment won the insert, or the schema is not
+   * migrated yet (the API refuses to serve then anyway); the next start tries again.
+   */
+  async installDefault(name: string, cron: string): Promise<void> {
+    try {
+      if ((await this.get(name)).cron === null) await this.set(name, cron);
+    } catch (error) {
+      this.logger.warn({ err: error, job: name }, 'could not install the default schedule');
+    }
+  }
+
   /** Sets (or with null, turns off) the schedule of a job kind. The caller validated `cron`. */
   async set(name: string, cron: string | null): Promise<void> {
     const next = cron ? nextCronRun(cron, this.clock.now(), this.config.timeZone) : null;

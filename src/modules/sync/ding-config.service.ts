@@ -88,6 +88,10 @@ export class DingConfigService implements OnApplicationBootstrap {
     return this.config.dingtalk.apiBase;
   }
 
+  get newApiBase(): string {
+    return this.config.dingtalk.newApiBase;
+  }
+
   /** The client for the configured app; one per app key, so its token cache and rate limit are shared. */
   async client(): Promise<DingTalkClient> {
     const { appKey, appSecret } = await this.effective();

@@ -20,8 +20,17 @@ export class DingMappingRepository {
     return this.dataSource.getRepository(DingUserEntity).findOneBy({ dingUserid: userid });
   }
 
+  /** Inserts or replaces mapping rows, 100 per statement (one round trip each, under SQLite's limits). */
   async saveUsers(manager: EntityManager, rows: DingUserEntity[]): Promise<void> {
-    if (rows.length > 0) await manager.getRepository(DingUserEntity).save(rows, { chunk: 100 });
+    for (let start = 0; start < rows.length; start += 100) {
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(DingUserEntity)
+        .values(rows.slice(start, start + 100))
+        .orUpdate(['user_id', 'unionid', 'data_hash', 'data', 'left_at', 'disabled_by_sync'], ['ding_userid'])
+        .execute();
+    }
   }
 
   async deleteUsers(manager: EntityManager, userids: string[]): Promise<void> {

@@ -465,23 +465,37 @@ export class DingPullService {
     return plans;
   }
 
+  /**
+   * Usernames for new accounts from their DingTalk userids; a name already taken (by an account or by
+   * an earlier member of this pull) gets a number. Candidates are checked against the database in bulk.
+   */
   private async allocateUsernames(plans: UserPlan[]): Promise<void> {
-    const taken = new Set<string>();
     const bases = plans.map((p) => usernameBase(p.upstream.userid));
-    for (const [name] of await this.users.liveIdsByUsername([...new Set(bases)])) taken.add(name);
+    const taken = new Set((await this.users.liveIdsByUsername([...new Set(bases)])).keys());
+    const suffixed = (base: string, n: number) => `${base.slice(0, 32 - String(n).length)}${n}`;
+    const collided: number[] = [];
     for (const [index, plan] of plans.entries()) {
-      let candidate = bases[index];
-      for (let n = 2; taken.has(candidate); n++) {
-        candidate = `${bases[index].slice(0, 32 - String(n).length)}${n}`;
-        if (n % 50 === 0)
-          for (const [name] of await this.users.liveIdsByUsername([candidate])) taken.add(name);
+      if (taken.has(bases[index])) collided.push(index);
+      else {
+        taken.add(bases[index]);
+        plan.username = bases[index];
       }
-      if ((await this.users.liveIdsByUsername([candidate])).size > 0) {
-        taken.add(candidate);
-        candidate = `${candidate.slice(0, 24)}${Date.now().toString(36).slice(-8)}`;
+    }
+    if (collided.length === 0) return;
+    // Each collision tries base2, base3, …; the first free one (in the database and here) wins.
+    const candidates = collided.flatMap((index) =>
+      Array.from({ length: 20 }, (_, k) => suffixed(bases[index], k + 2)),
+    );
+    for (const name of (await this.users.liveIdsByUsername([...new Set(candidates)])).keys()) taken.add(name);
+    for (const index of collided) {
+      let n = 2;
+      while (taken.has(suffixed(bases[index], n))) n++;
+      const name = suffixed(bases[index], n);
+      if (n > 21 && (await this.users.liveIdsByUsername([name])).size > 0) {
+        throw new Error(`no free username for DingTalk member ${plans[index].upstream.userid}`);
       }
-      taken.add(candidate);
-      plan.username = candidate;
+      taken.add(name);
+      plans[index].username = name;
     }
   }
 

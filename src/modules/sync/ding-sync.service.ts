@@ -10,7 +10,7 @@ import { DingConfigService, PULL_JOB, PUSH_JOB } from './ding-config.service';
 import { DingMappingRepository } from './ding-mapping.repository';
 import { DingPullService, type PullSummary } from './ding-pull.service';
 import { DingPushService, type PushSummary } from './ding-push.service';
-import { unionIdByQrCode } from './dingtalk/dingtalk.client';
+import { unionIdByAuthCode, unionIdByQrCode } from './dingtalk/dingtalk.client';
 import {
   DingTalkCredentialsError,
   DingTalkError,
@@ -163,16 +163,29 @@ export class DingSyncService {
   }
 
   /**
-   * `ding/qr/callback/`: a QR-login code to the scanner's unionid, then to the DingTalk member and the
-   * mapped user. A scanner with no Arbor account gets `{token: "", third_party_id}` as the contract says.
+   * `ding/qr/callback/`: a QR-login code (`code` from the legacy `connect/qrconnect`, or `authCode` from
+   * the current `login.dingtalk.com/oauth2/auth`) to the scanner's unionid, then to the DingTalk member
+   * and the mapped user. A scanner with no Arbor account gets `{token: "", third_party_id}` as the contract says.
    */
-  async qrCallback(code: string | undefined, client: ClientInfo): Promise<object> {
-    if (!code) throw SyncErrors.codeRequired();
+  async qrCallback(code: { legacy?: string; authCode?: string }, client: ClientInfo): Promise<object> {
+    if (!code.legacy && !code.authCode) throw SyncErrors.codeRequired();
     const settings = await this.dingConfig.effective();
     if (!settings.qrAppId || !settings.qrAppSecret) throw SyncErrors.qrNotAllowed();
     let unionid: string;
     try {
-      unionid = await unionIdByQrCode(this.dingConfig.apiBase, settings.qrAppId, settings.qrAppSecret, code);
+      unionid = code.authCode
+        ? await unionIdByAuthCode(
+            this.dingConfig.newApiBase,
+            settings.qrAppId,
+            settings.qrAppSecret,
+            code.authCode,
+          )
+        : await unionIdByQrCode(
+            this.dingConfig.apiBase,
+            settings.qrAppId,
+            settings.qrAppSecret,
+            code.legacy as string,
+          );
     } catch (error) {
       if (error instanceof DingTalkError) throw SyncErrors.codeInvalid();
       if (error instanceof Error && error.name === 'TimeoutError') throw SyncErrors.dingTimeout();

@@ -61,6 +61,24 @@ async function mapLimit<T, R>(
   return results;
 }
 
+/** Only the fields the sync reads: 10 000 members' full records would hold several times the memory. */
+function trimmed(user: DingTalkUser): DingTalkUser {
+  const keep: DingTalkUser = { userid: user.userid, name: user.name, dept_id_list: user.dept_id_list ?? [] };
+  for (const key of [
+    'unionid',
+    'mobile',
+    'state_code',
+    'email',
+    'org_email',
+    'title',
+    'job_number',
+    'avatar',
+  ] as const) {
+    if (user[key] !== undefined) keep[key] = user[key];
+  }
+  return keep;
+}
+
 /** Reads the whole directory: departments level by level, every department's members, roles. */
 export async function fetchDirectory(
   client: DingTalkClient,
@@ -92,7 +110,7 @@ export async function fetchDirectory(
       for (const user of await client.listDepartmentUsers(deptId)) {
         const seen = users.get(user.userid);
         const union = new Set([...(seen?.depts ?? []), ...(user.dept_id_list ?? []), deptId]);
-        users.set(user.userid, { ...user, depts: [...union].sort((a, b) => a - b) });
+        users.set(user.userid, { ...trimmed(user), depts: [...union].sort((a, b) => a - b) });
       }
       listed += 1;
       await hooks.progress('users', listed, deptIds.length);

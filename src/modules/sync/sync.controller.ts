@@ -117,9 +117,10 @@ export class SyncController {
   @ApiOperation({
     summary: 'DingTalk QR-login callback: `{code}` to the bound user (or `{token: "", third_party_id}`)',
   })
-  dingQrCallback(@Body() body: { code?: unknown }, @Req() req: Request): Promise<object> {
-    const code = typeof body?.code === 'string' && body.code !== '' ? body.code.slice(0, 256) : undefined;
-    return this.sync.qrCallback(code, clientOf(req));
+  dingQrCallback(@Body() body: { code?: unknown; authCode?: unknown }, @Req() req: Request): Promise<object> {
+    const text = (value: unknown) =>
+      typeof value === 'string' && value !== '' ? value.slice(0, 256) : undefined;
+    return this.sync.qrCallback({ legacy: text(body?.code), authCode: text(body?.authCode) }, clientOf(req));
   }
 }
 

@@ -354,6 +354,41 @@ export async function unionIdByQrCode(
   return envelope.user_info.unionid;
 }
 
+/**
+ * Current DingTalk OAuth2 login (`login.dingtalk.com/oauth2/auth` redirects back with `authCode`): the
+ * code to a user access token on the new API, then the signed-in user's unionid from `users/me`.
+ */
+export async function unionIdByAuthCode(
+  newApiBase: string,
+  clientId: string,
+  clientSecret: string,
+  authCode: string,
+): Promise<string> {
+  const exchange = await fetch(`${newApiBase}/v1.0/oauth2/userAccessToken`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ clientId, clientSecret, code: authCode, grantType: 'authorization_code' }),
+    signal: AbortSignal.timeout(15000),
+  });
+  const token = (await exchange.json()) as { accessToken?: string; code?: string; message?: string };
+  if (!exchange.ok || !token.accessToken) {
+    throw new DingTalkError(
+      'v1.0/oauth2/userAccessToken',
+      token.code ?? exchange.status,
+      token.message ?? '',
+    );
+  }
+  const me = await fetch(`${newApiBase}/v1.0/contact/users/me`, {
+    headers: { 'x-acs-dingtalk-access-token': token.accessToken },
+    signal: AbortSignal.timeout(15000),
+  });
+  const profile = (await me.json()) as { unionId?: string; code?: string; message?: string };
+  if (!me.ok || !profile.unionId) {
+    throw new DingTalkError('v1.0/contact/users/me', profile.code ?? me.status, profile.message ?? '');
+  }
+  return profile.unionId;
+}
+
 /** base64(HMAC-SHA256(key = app secret, message = the millisecond timestamp)). */
 export function qrSignature(secret: string, timestamp: string): string {
   return createHmac('sha256', secret).update(timestamp, 'utf8').digest('base64');
