@@ -1,4 +1,8 @@
+import { DataSource } from 'typeorm';
+import { datetimeParameter } from '../src/common/database/transaction-runner';
+import { LoginThrottleService, PURGE_THROTTLES_JOB } from '../src/modules/auth/login-throttle.service';
 import { RedisRateLimiter } from '../src/modules/auth/rate-limit/ip-rate-limiter';
+import { SchedulesService } from '../src/modules/jobs/schedules.service';
 import { API, createTestApp, createUser, type TestApp } from './harness/test-app';
 
 describe('brute-force protection', () => {
@@ -139,6 +143,53 @@ describe('per-IP throttling', () => {
       await hit().expect(400);
       await hit().expect(400);
       await hit().expect(429);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('purges the rows of subjects idle for a day, on an hourly job, keeping active ones', async () => {
+    const t = await createTestApp({ LOGIN_LOCKOUT_THRESHOLD: '3', LOGIN_FREE_FAILURES: '100' });
+    try {
+      const rows = async (): Promise<number> => {
+        const [{ n }] = await t.app
+          .get(DataSource)
+          .query<{ n: number | string }[]>('SELECT COUNT(*) AS n FROM login_throttles');
+        return Number(n);
+      };
+      expect(await t.app.get(SchedulesService).get(PURGE_THROTTLES_JOB)).toMatchObject({
+        cron: '17 * * * *',
+      });
+      const u = await createUser(t);
+      const before = await rows();
+      // Sprayed unknown identifiers each leave a row.
+      for (let i = 0; i < 5; i++) {
+        await t.http
+          .post(`${API}/ucenter/login/`)
+          .send({ username: `nobody${i}x`, password: 'x' })
+          .expect(400);
+      }
+      for (let i = 0; i < 3; i++) {
+        await t.http.post(`${API}/ucenter/login/`).send({ username: u.username, password: 'Wrong-1' });
+      }
+      expect(await rows()).toBe(before + 6);
+      const throttle = t.app.get(LoginThrottleService);
+      expect(await throttle.purgeIdle()).toBe(0);
+      // A day later the unknown identifiers are gone; the account locked for a day more stays.
+      await t.app
+        .get(DataSource)
+        .query('UPDATE login_throttles SET locked_until = ? WHERE subject_key = ?', [
+          datetimeParameter(t.app.get(DataSource), new Date(Date.now() + 48 * 3600_000)),
+          `u:${(u.body as { user_id: number }).user_id}`,
+        ]);
+      t.advanceClock(25 * 3600_000);
+      expect(await throttle.purgeIdle()).toBe(before + 5);
+      expect(await rows()).toBe(1);
+      // The locked account is still locked: the purge kept what it meant.
+      await t.http
+        .post(`${API}/ucenter/login/`)
+        .send({ username: u.username, password: u.password })
+        .expect(429);
     } finally {
       await t.close();
     }

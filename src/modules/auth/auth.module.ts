@@ -4,13 +4,15 @@ import { PassportModule } from '@nestjs/passport';
 import { AppConfig } from '../../config/app-config';
 import { AccountsModule } from '../accounts/accounts.module';
 import { AuditModule } from '../audit/audit.module';
+import { JobsModule } from '../jobs/jobs.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { BearerKeysLink } from './bearer-keys.link';
 import { JwtBearerStrategy } from './jwt-bearer.strategy';
 import { LoginExtensions } from './login-extensions';
 import { LoginThrottleRepository } from './login-throttle.repository';
-import { LoginThrottleService } from './login-throttle.service';
+import { LoginThrottleService, PURGE_THROTTLES_JOB } from './login-throttle.service';
+import { PurgeThrottlesProcessor } from './jobs/purge-throttles.processor';
 import { PrincipalGuard } from './principal.guard';
 import {
   MemoryRateLimiter,
@@ -23,7 +25,14 @@ import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
 
 @Module({
-  imports: [AccountsModule, AuditModule, PassportModule],
+  imports: [
+    AccountsModule,
+    AuditModule,
+    PassportModule,
+    JobsModule.forFeature([
+      { name: PURGE_THROTTLES_JOB, attempts: 3, backoffMs: 60_000, lockKey: PURGE_THROTTLES_JOB },
+    ]),
+  ],
   controllers: [AuthController],
   providers: [
     AuthService,
@@ -32,6 +41,7 @@ import { TokensService } from './tokens.service';
     LoginThrottleService,
     LoginExtensions,
     LoginThrottleRepository,
+    PurgeThrottlesProcessor,
     TokenStrategy,
     JwtBearerStrategy,
     BearerKeysLink,

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { datetimeParameter } from '../../common/database/transaction-runner';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
@@ -100,6 +101,27 @@ export class LoginThrottleRepository {
 
   async delete(manager: EntityManager, subjectKey: string): Promise<void> {
     await this.repo(manager).delete({ subjectKey });
+  }
+
+  /**
+   * Deletes up to `limit` rows that hold nothing any more: no lock, no delay, no attempt in flight and
+   * no attempt since `idleSince`. A row deleted under a concurrent attempt only makes that attempt's
+   * compare-and-swap miss and start from an empty row, which is what the row meant anyway.
+   */
+  async deleteIdleBatch(manager: EntityManager, now: Date, idleSince: Date, limit: number): Promise<number> {
+    const at = (date: Date) => datetimeParameter(this.dataSource, date);
+    const rows: { subject_key: string }[] = await manager.query(
+      'SELECT subject_key FROM login_throttles WHERE window_started_at < ? ' +
+        'AND (locked_until IS NULL OR locked_until <= ?) AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ' +
+        'AND (pending = 0 OR pending_until IS NULL OR pending_until <= ?) LIMIT ?',
+      [at(idleSince), at(now), at(now), at(now), limit],
+    );
+    if (rows.length === 0) return 0;
+    await manager.query(
+      `DELETE FROM login_throttles WHERE subject_key IN (${rows.map(() => '?').join(', ')})`,
+      rows.map((r) => r.subject_key),
+    );
+    return rows.length;
   }
 
   private sql(): ThrottleStatements {

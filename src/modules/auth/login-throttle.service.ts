@@ -16,6 +16,12 @@ export type AttemptTicket =
   { allowed: true } | { allowed: false; retryAfterSeconds: number; locked: boolean };
 
 const MAX_CAS_ROUNDS = 1000;
+/** A subject with no attempt for this long starts over from nothing anyway: its row can go. */
+const IDLE_PURGE_MS = 24 * 3600_000;
+const PURGE_BATCH = 1000;
+/** The job that deletes idle throttle rows, and its default schedule (hourly, at :17). */
+export const PURGE_THROTTLES_JOB = 'auth-purge-idle-throttles';
+export const PURGE_THROTTLES_CRON = '17 * * * *';
 
 /** Applies the login throttle policy to stored state, atomically across parallel requests and replicas. */
 @Injectable()
@@ -67,7 +73,8 @@ export class LoginThrottleService {
       (state, now) => recordFailure(state, now, this.policy),
       within &&
         ((manager, before, after, now) => {
-          const lockedAt = (s: ThrottleState) => s.lockedUntil !== null && s.lockedUntil.getTime() > now.getTime();
+          const lockedAt = (s: ThrottleState) =>
+            s.lockedUntil !== null && s.lockedUntil.getTime() > now.getTime();
           return within(manager, lockedAt(after) && !lockedAt(before));
         }),
     );
@@ -93,11 +100,34 @@ export class LoginThrottleService {
     return this.repository.delete(manager, subjectKey);
   }
 
+  /**
+   * Deletes the rows of subjects idle for a day (unknown identifiers would otherwise pile up: each
+   * one sprayed at the login leaves a row), a batch per transaction; stops between batches on abort.
+   */
+  async purgeIdle(signal?: AbortSignal): Promise<number> {
+    const now = this.clock.now();
+    const idleSince = new Date(now.getTime() - IDLE_PURGE_MS);
+    let total = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      const deleted = await this.tx.run((manager) =>
+        this.repository.deleteIdleBatch(manager, now, idleSince, PURGE_BATCH),
+      );
+      total += deleted;
+      if (deleted < PURGE_BATCH) return total;
+    }
+  }
+
   /** Read, decide, compare-and-swap; a lost race re-reads. `decide` returning null means "leave as is". */
   private async update(
     subjectKey: string,
     decide: (state: ThrottleState, now: Date) => ThrottleState | null,
-    stored?: (manager: EntityManager, before: ThrottleState, after: ThrottleState, now: Date) => Promise<void>,
+    stored?: (
+      manager: EntityManager,
+      before: ThrottleState,
+      after: ThrottleState,
+      now: Date,
+    ) => Promise<void>,
   ): Promise<void> {
     for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
       const done = await this.tx.run(async (manager) => {

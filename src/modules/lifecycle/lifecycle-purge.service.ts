@@ -37,16 +37,8 @@ export class LifecyclePurgeService implements OnApplicationBootstrap {
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    try {
-      if ((await this.schedules.get(PURGE_EXPIRED_JOB)).cron === null) {
-        await this.schedules.set(PURGE_EXPIRED_JOB, PURGE_EXPIRED_CRON);
-      }
-    } catch (error) {
-      // A replica starting at the same moment won the insert, or the schema is not migrated yet (the
-      // API refuses to serve then anyway): the next start tries again.
-      this.logger.warn({ err: error, job: PURGE_EXPIRED_JOB }, 'could not install the purge schedule');
-    }
+  onApplicationBootstrap(): Promise<void> {
+    return this.schedules.installDefault(PURGE_EXPIRED_JOB, PURGE_EXPIRED_CRON);
   }
 
   /** Deletes every dead row, one batch per transaction; stops between batches when `signal` aborts. */
