@@ -93,6 +93,40 @@ describe('OAuth 2.0 / OIDC provider', () => {
     expect(idPayload).toMatchObject({ nonce: 'n0nce', aud: client.clientId });
   });
 
+  it('rotates a client secret: shown once, audited, the old one refused on the next request', async () => {
+    const client = await registerApp(t);
+    const admin = { Authorization: `Token ${await t.adminToken()}` };
+    const credentials = (secret: string) =>
+      t.http
+        .post('/oauth/token/')
+        .set('Authorization', basic({ ...client, clientSecret: secret }))
+        .type('form')
+        .send({ grant_type: 'client_credentials' });
+    expect((await credentials(client.clientSecret)).status).toBe(200);
+    const rotated = await t.http.post(`${API}/app/${client.appUid}/oauth/secret/`).set(admin).expect(200);
+    const fresh = (rotated.body as { client_id: string; client_secret: string }).client_secret;
+    expect(rotated.body).toMatchObject({ client_id: client.clientId, redirect_uris: REDIRECT });
+    expect(fresh).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(fresh).not.toBe(client.clientSecret);
+    const old = await credentials(client.clientSecret);
+    expect(old.status).toBe(401);
+    expect(old.body).toMatchObject({ error: 'invalid_client' });
+    expect((await credentials(fresh)).status).toBe(200);
+    // Shown once: reading the app back never shows it, and the logs never carried it.
+    const app = await t.http.get(`${API}/app/${client.appUid}/`).set(admin).expect(200);
+    expect((app.body as { oauth_app: { client_secret: string } }).oauth_app.client_secret).toBe('');
+    expect(t.logs.join('\n')).not.toContain(fresh);
+    const log = await t.http.get(`${API}/log/?page_size=5`).set(admin).expect(200);
+    expect((log.body as { results: { subject: string; summary: string }[] }).results[0]).toMatchObject({
+      subject: 'app_update',
+      summary: expect.stringContaining(`(${client.appUid}) 的 OAuth client_secret`),
+    });
+    // No OIDC client on this app, and unknown apps, are not found; nothing changed for them.
+    await t.http.post(`${API}/app/${client.appUid}/oidc/secret/`).set(admin).expect(404);
+    await t.http.post(`${API}/app/nosuchapp/oauth/secret/`).set(admin).expect(404);
+    expect((await credentials(fresh)).status).toBe(200);
+  });
+
   it('answers RFC 6749 errors', async () => {
     const client = await registerApp(t);
     const res = await t.http

@@ -82,6 +82,20 @@ export class AppsController {
     await this.apps.remove(uid, scope);
   }
 
+  @Post([':uid/oauth/secret', ':uid/oidc/secret'])
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Issue a new client_secret for the app's OAuth (or OIDC) client, shown once; the old one stops working",
+  })
+  rotateSecret(
+    @Param('uid', NodeUidPipe) uid: string,
+    @Req() req: Request,
+    @CurrentScope() scope: AdminScope,
+  ): Promise<object> {
+    return this.apps.rotateClientSecret(uid, req.path.includes('/oidc/') ? 'oidc' : 'oauth', scope);
+  }
+
   @Post(':uid/oauth')
   @AdminOnly()
   @ApiOperation({ summary: 'Register the app as an OAuth client (201 when the app is created too)' })

@@ -255,6 +255,31 @@ export class AppsService {
     return { created: false, body: updated.oauth_app };
   }
 
+  /**
+   * `app/{uid}/oauth/secret/` (or `oidc/secret/`): a new secret for the app's client, shown once in this
+   * answer. The old one stops working on the very next request: the provider reads the stored hash live.
+   */
+  async rotateClientSecret(uid: string, protocol: ClientProtocol, scope: AdminScope): Promise<object> {
+    return this.tx.run(async (manager) => {
+      const app = await this.requireApp(uid, scope, manager);
+      const current = (await this.apps.clientsOf([app.id], manager)).find((c) => c.protocol === protocol);
+      if (!current) throw PermissionErrors.notFound();
+      const { secret, hash } = newClientSecret();
+      await this.apps.saveClient(manager, { ...current, clientSecretHash: hash });
+      await this.audit.record(manager, {
+        subject: 'app_update',
+        summary: `更换应用 ${app.name} (${app.uid}) 的 ${protocol === 'oauth' ? 'OAuth' : 'OIDC'} client_secret`,
+        targetAppId: app.id,
+      });
+      const body = toAppResponse(
+        app,
+        await this.apps.clientsOf([app.id], manager),
+        new Map([[protocol, secret]]),
+      );
+      return (body as Record<string, object>)[protocol === 'oauth' ? 'oauth_app' : 'oidc_app'];
+    });
+  }
+
   /** An OAuth/OIDC client and its app, read live (the provider asks on every request). */
   async findClient(clientId: string): Promise<{ app: AppEntity; client: AppClientEntity } | null> {
     const client = await this.apps.findClientByClientId(clientId);
