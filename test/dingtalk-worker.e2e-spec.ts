@@ -222,6 +222,26 @@ describe(`DingTalk sync on the worker process (${testDatabaseKind()})`, () => {
     ).toBe(600);
   });
 
+  it('SIGTERM mid-pull: the worker stops within its bound, the task waits (attempt not counted), then resumes', async () => {
+    await worker?.stop('SIGKILL');
+    worker = await startWorkerProcess(dir, { ...env, SHUTDOWN_TIMEOUT_SECONDS: '4' });
+    fake.users.get('staff00002')!.title = '总监';
+    const taskId = await enqueue('/task/import/ding/');
+    for (let i = 0; i < 300 && (await result(taskId)).status !== 2; i++) await sleep(20);
+    const attempts = (await result(taskId)).attempts;
+    const stoppedAt = Date.now();
+    const exit = await worker.stop('SIGTERM');
+    expect(Date.now() - stoppedAt).toBeLessThan(4000);
+    expect(exit.code).toBe(0);
+    const waiting = await result(taskId);
+    expect(waiting.status_raw).toBe('PENDING');
+    expect(waiting.attempts).toBe(attempts - 1);
+    worker = await startWorkerProcess(dir, env);
+    const done = await waitTask(taskId);
+    expect(done.status).toBe(4);
+    expect(done.result?.users.update).toBe(1);
+  });
+
   it('a Redis restart loses the queue but no task: the running pull finishes, a queued one runs after', async () => {
     fake.users.get('staff00001')!.title = '顾问';
     const pullId = await enqueue('/task/import/ding/');
