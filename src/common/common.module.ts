@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { MasterKey } from './crypto/master-key';
 import { ChangeStamps } from './database/change-stamps';
 import { TransactionRunner } from './database/transaction-runner';
 import { Clock } from './time/clock';
@@ -7,7 +8,7 @@ import { DateTimeFormatter } from './time/date-time.formatter';
 /** Shared services every room may inject. */
 @Global()
 @Module({
-  providers: [TransactionRunner, ChangeStamps, Clock, DateTimeFormatter],
-  exports: [TransactionRunner, ChangeStamps, Clock, DateTimeFormatter],
+  providers: [TransactionRunner, ChangeStamps, Clock, DateTimeFormatter, MasterKey],
+  exports: [TransactionRunner, ChangeStamps, Clock, DateTimeFormatter, MasterKey],
 })
 export class CommonModule {}

@@ -12,8 +12,8 @@ export class Oidc1764310000000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     const c = portable(queryRunner);
     const isMysql = ['mysql', 'mariadb'].includes(queryRunner.connection.options.type);
-    // Payloads carry user names and the like; MEDIUMTEXT leaves room for large grants on MySQL.
-    const payloadType = isMysql ? 'mediumtext' : 'text';
+    // Payloads (sessions, grants, tokens) are a few KB at most; TEXT holds 64 KB on MySQL.
+    const payloadType = 'text';
     await queryRunner.createTable(
       new Table({
         name: 'oidc_payloads',

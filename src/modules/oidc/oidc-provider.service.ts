@@ -37,7 +37,6 @@ const ALIASES: Record<string, string> = {
   '/.well-known/openid-configuration/': '/.well-known/openid-configuration',
   '/oidc/introspect/': '/introspect/',
 };
-const PURGE_INTERVAL_MS = 3600_000;
 
 export interface ArborClient {
   clientId: string;
@@ -63,7 +62,6 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     callback: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   } | null = null;
   private building: Promise<Provider> | null = null;
-  private purgeTimer: NodeJS.Timeout | null = null;
   private readonly cookieKey: string;
   private readonly pems = new Map<string, string>();
 
@@ -99,16 +97,9 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     await this.keys.ensureSigningKey();
     await this.current();
     this.bearerKeys.connect(this);
-    this.purgeTimer = setInterval(() => {
-      this.storage.purgeExpired().catch((error: unknown) => {
-        this.logger.error({ err: error }, 'purging expired OAuth artifacts failed');
-      });
-    }, PURGE_INTERVAL_MS);
-    this.purgeTimer.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.purgeTimer) clearInterval(this.purgeTimer);
     await this.storage.close();
   }
 

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { JobsModule } from '../jobs/jobs.module';
+import { PURGE_OIDC_JOB, PurgeOidcProcessor } from './jobs/purge-expired.processor';
 import { Redis } from 'ioredis';
-import { MasterKey } from '../../common/crypto/master-key';
 import { AppConfig } from '../../config/app-config';
 import { AccountsModule } from '../accounts/accounts.module';
 import { AuthModule } from '../auth/auth.module';
@@ -16,10 +17,16 @@ import { SigningKeysService } from './signing-keys.service';
 import { UserinfoController } from './userinfo.controller';
 
 @Module({
-  imports: [AccountsModule, AuthModule, PermissionsModule],
+  imports: [
+    AccountsModule,
+    AuthModule,
+    PermissionsModule,
+    JobsModule.forFeature([
+      { name: PURGE_OIDC_JOB, attempts: 3, backoffMs: 60_000, lockKey: PURGE_OIDC_JOB },
+    ]),
+  ],
   controllers: [UserinfoController],
   providers: [
-    MasterKey,
     SigningKeysService,
     OidcAccountsService,
     OidcPagesLink,
@@ -27,6 +34,7 @@ import { UserinfoController } from './userinfo.controller';
     OidcTokensService,
     OidcInteractionsService,
     DatabaseOidcStorage,
+    PurgeOidcProcessor,
     {
       provide: OIDC_STORAGE,
       inject: [AppConfig, DatabaseOidcStorage],
@@ -39,6 +47,6 @@ import { UserinfoController } from './userinfo.controller';
           : database,
     },
   ],
-  exports: [OidcProviderService, OidcInteractionsService, OidcPagesLink, SigningKeysService, MasterKey],
+  exports: [OidcProviderService, OidcInteractionsService, OidcPagesLink, SigningKeysService],
 })
 export class OidcModule {}

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { MasterKey } from '../../common/crypto/master-key';
 import { AccountsModule } from '../accounts/accounts.module';
 import { AuditModule } from '../audit/audit.module';
 import { SettingsController } from './settings.controller';
@@ -9,7 +8,7 @@ import { SettingsService } from './settings.service';
 @Module({
   imports: [AccountsModule, AuditModule],
   controllers: [SettingsController],
-  providers: [SettingsService, SettingsRepository, MasterKey],
-  exports: [SettingsService, MasterKey],
+  providers: [SettingsService, SettingsRepository],
+  exports: [SettingsService],
 })
 export class SettingsModule {}
