@@ -1,6 +1,8 @@
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { ROOT_LOGGER } from '../logging/logging.module';
 import { AppConfig } from '../../config/app-config';
 import { randomToken } from './secrets';
 
@@ -13,8 +15,16 @@ import { randomToken } from './secrets';
 export class MasterKey {
   readonly value: string;
 
-  constructor(config: AppConfig) {
+  constructor(config: AppConfig, @Inject(ROOT_LOGGER) logger: Logger) {
     this.value = config.secretKey.value ?? readOrCreate(config.secretKey.file);
+    if (config.secretKey.value === undefined && config.database.kind === 'mysql') {
+      // A shared database usually means several replicas; each would mint its own key file and be
+      // unable to open what the others sealed.
+      logger.warn(
+        { setting: 'SECRET_KEY', key_file: config.secretKey.file },
+        'SECRET_KEY is not set: using a key file. Every replica on this database must share it; set SECRET_KEY.',
+      );
+    }
   }
 }
 
