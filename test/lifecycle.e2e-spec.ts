@@ -71,6 +71,7 @@ describe('self-service lifecycle, site configuration and storage', () => {
           access_secret: 'aliyun-secret-value',
           signature: 'Arbor',
           template_code: 'SMS_100',
+          template_contact_changed: 'SMS_300',
         },
         email_config: {
           host: '127.0.0.1',
@@ -658,6 +659,10 @@ describe('self-service lifecycle, site configuration and storage', () => {
       expect(
         smtp.mails.some((m) => m.to.includes('lin@example.com') && m.raw.includes('mobile number')),
       ).toBe(true);
+      // The old number hears of it too, by the notice template (no code in it).
+      expect(sms.sent.filter((m) => m.phoneNumbers === '13400000001').map((m) => m.templateCode)).toEqual([
+        'SMS_300',
+      ]);
       // Used once.
       expect(
         (

@@ -23,7 +23,12 @@ export class AliyunSmsFake {
   constructor(
     readonly accessKeyId = 'LTAI-test-key',
     readonly signNames = ['Arbor'],
-    readonly templates = ['SMS_100', 'SMS_200'],
+    /** The approved templates and the variables each one needs, as Aliyun checks them. */
+    readonly templates: Record<string, string[]> = {
+      SMS_100: ['code'],
+      SMS_200: ['code'],
+      SMS_300: ['username'],
+    },
   ) {}
 
   async start(): Promise<string> {
@@ -37,7 +42,7 @@ export class AliyunSmsFake {
   }
 
   lastCodeTo(phone: string): string {
-    const sms = [...this.sent].reverse().find((s) => s.phoneNumbers === phone);
+    const sms = [...this.sent].reverse().find((s) => s.phoneNumbers === phone && s.params.code !== undefined);
     if (!sms) throw new Error(`no SMS to ${phone}`);
     return sms.params.code;
   }
@@ -96,15 +101,16 @@ export class AliyunSmsFake {
       if (!this.signNames.includes(signName))
         return business('isv.SMS_SIGNATURE_ILLEGAL', '签名不合法(不存在或被拉黑)');
       const template = q.get('TemplateCode') ?? '';
-      if (!this.templates.includes(template))
-        return business('isv.SMS_TEMPLATE_ILLEGAL', '模板不合法(不存在或被拉黑)');
+      const variables = this.templates[template];
+      if (!variables) return business('isv.SMS_TEMPLATE_ILLEGAL', '模板不合法(不存在或被拉黑)');
       let params: Record<string, string>;
       try {
         params = JSON.parse(q.get('TemplateParam') ?? '') as Record<string, string>;
       } catch {
         return business('isv.INVALID_JSON_PARAM', 'JSON参数不合法');
       }
-      if (typeof params.code !== 'string') return business('isv.TEMPLATE_MISSING_PARAMETERS', '模版缺少变量');
+      if (variables.some((name) => typeof params[name] !== 'string'))
+        return business('isv.TEMPLATE_MISSING_PARAMETERS', '模版缺少变量');
       this.sent.push({ phoneNumbers: phone, signName, templateCode: template, params });
       answer(200, { Message: 'OK', RequestId: requestId, BizId: `${Date.now()}^0`, Code: 'OK' });
     });

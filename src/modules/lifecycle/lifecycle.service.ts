@@ -287,8 +287,19 @@ export class LifecycleService implements OnModuleInit {
     });
   }
 
-  /** Mails the address on file that the account's contact details changed (best effort, after commit). */
+  /**
+   * Tells the old addresses that the account's contact details changed (best effort, after commit): an
+   * SMS to the old number when the mobile changed (if the notice template is set), and a mail to the
+   * recovery address on file as it was before the change.
+   */
   private async tellOldAddress(user: UserEntity, changed: Record<string, string>): Promise<void> {
+    if (changed.mobile && user.mobile) {
+      try {
+        await this.notifications.sendContactChangedNotice(user.mobile, user.username);
+      } catch (error) {
+        this.logger.warn({ err: error, userId: user.id }, 'could not notify the old mobile number');
+      }
+    }
     const to = user.privateEmail;
     if (!to || !(await this.notifications.mailAvailable())) return;
     const what = Object.keys(changed)

@@ -66,6 +66,25 @@ export class NotificationsService implements OnModuleInit {
     }
   }
 
+  /**
+   * The notice to the old number that the account's mobile changed, when the admin set its template
+   * (`template_contact_changed`, no fallback: a code template would send a code). Returns whether it went.
+   */
+  async sendContactChangedNotice(mobile: string, username: string): Promise<boolean> {
+    const settings = await this.settings.section('sms');
+    const domestic = /^1\d{10}$/.test(mobile) || mobile.startsWith('+86 ');
+    const template = domestic ? settings.template_contact_changed : settings.template_contact_changed_i18n;
+    if (!smsIsValid(settings) || !template) return false;
+    const signName = (domestic ? settings.signature : settings.signature_i18n) || settings.signature;
+    const phoneNumber = mobile.startsWith('+86 ') ? mobile.slice(4) : mobile.replace(/^\+(\d+) /, '00$1');
+    try {
+      await this.sms.send(settings, { phoneNumber, signName, templateCode: template, params: { username } });
+      return true;
+    } catch (error) {
+      throw await this.failed('sms', `短信发送失败: ${mobile}`, error);
+    }
+  }
+
   async sendMail(message: MailMessage): Promise<void> {
     const settings = await this.settings.section('email');
     try {

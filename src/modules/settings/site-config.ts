@@ -29,6 +29,8 @@ export const SMS_TEMPLATE_KEYS = [
   'template_activate',
   'template_reset_mobile',
   'template_login',
+  /** The notice to the old number when an account's mobile changes (no code in it; empty = no SMS). */
+  'template_contact_changed',
 ] as const;
 export type SmsTemplateKey = (typeof SMS_TEMPLATE_KEYS)[number];
 

@@ -53,12 +53,15 @@ export class SmsConfigDto {
   @StringField(TEMPLATE) template_activate?: string;
   @StringField(TEMPLATE) template_reset_mobile?: string;
   @StringField(TEMPLATE) template_login?: string;
+  @StringField({ ...TEMPLATE, description: 'Notice to the old number after a mobile change; empty = none.' })
+  template_contact_changed?: string;
   @StringField(TEMPLATE) template_code_i18n?: string;
   @StringField(TEMPLATE) template_register_i18n?: string;
   @StringField(TEMPLATE) template_reset_pwd_i18n?: string;
   @StringField(TEMPLATE) template_activate_i18n?: string;
   @StringField(TEMPLATE) template_reset_mobile_i18n?: string;
   @StringField(TEMPLATE) template_login_i18n?: string;
+  @StringField(TEMPLATE) template_contact_changed_i18n?: string;
 }
 
 export class EmailConfigDto {
