@@ -40,5 +40,7 @@ import { VerificationService } from './verification.service';
     LifecyclePurgeService,
     PurgeExpiredProcessor,
   ],
+  // The hosted pages (web room) run these flows through the same services.
+  exports: [LifecycleService, VerificationService],
 })
 export class LifecycleModule {}

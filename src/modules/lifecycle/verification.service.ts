@@ -46,7 +46,7 @@ const SMS_TEMPLATES: Record<SmsPurpose, SmsTemplatePurpose> = {
   update_mobile: 'reset_mobile',
 };
 
-/** Front-end routes the mailed links open (the hosted pages come with the SSO issue). */
+/** The hosted pages the mailed links open (LifecyclePagesController in the web room). */
 const EMAIL_ROUTES: Record<EmailPurpose, { path: string; subject: string; intro: string }> = {
   register: {
     path: '/register/',

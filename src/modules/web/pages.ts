@@ -41,7 +41,7 @@ footer a{color:inherit}
 `;
 }
 
-function layout(
+export function layout(
   ctx: PageContext,
   title: MessageKey,
   body: SafeHtml,
@@ -77,7 +77,7 @@ function layout(
   }`;
 }
 
-function csrfField(ctx: PageContext): SafeHtml {
+export function csrfField(ctx: PageContext): SafeHtml {
   return html`<input type="hidden" name="csrf" value="${ctx.csrfToken}" />`;
 }
 
@@ -105,7 +105,8 @@ export function loginPage(
         <label for="password">${t('password')}</label
         ><input type="password" id="password" name="password" autocomplete="current-password" required />
         <button type="submit">${t('sign_in')}</button>
-      </form>`,
+      </form>
+      <p><a href="/reset-password/" id="forgot-password">${t('forgot_password')}</a></p>`,
   );
 }
 

@@ -1,17 +1,19 @@
 import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module';
 import { AuthModule } from '../auth/auth.module';
+import { LifecycleModule } from '../lifecycle/lifecycle.module';
 import { OidcModule } from '../oidc/oidc.module';
 import { PermissionsModule } from '../permissions/permissions.module';
 import { SettingsModule } from '../settings/settings.module';
 import { BrandingService } from './branding.service';
+import { LifecyclePagesController } from './lifecycle-pages.controller';
 import { WebController } from './web.controller';
 import { WebPagesService } from './web-pages.service';
 
-/** Server-rendered hosted pages (see WebController). */
+/** Server-rendered hosted pages (see WebController and LifecyclePagesController). */
 @Module({
-  imports: [AccountsModule, AuthModule, PermissionsModule, OidcModule, SettingsModule],
-  controllers: [WebController],
+  imports: [AccountsModule, AuthModule, LifecycleModule, PermissionsModule, OidcModule, SettingsModule],
+  controllers: [WebController, LifecyclePagesController],
   providers: [BrandingService, WebPagesService],
 })
 export class WebModule {}
