@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { TasksService } from '../src/modules/jobs/tasks.service';
 import { ReadinessService } from '../src/modules/ops/readiness.service';
 import { freePort } from './harness/services';
 import { API, createTestApp, createUser, login, type TestApp } from './harness/test-app';
@@ -194,6 +195,20 @@ describe('metrics', () => {
     const after = await scrape();
     expect(count(after, 'granted') - count(before, 'granted')).toBe(2);
     expect(count(after, 'denied') - count(before, 'denied')).toBe(1);
+  });
+
+  it('counts job attempts and their durations by job and outcome', async () => {
+    const job = 'lifecycle-purge-expired';
+    const before = sample(await scrape(), 'arbor_job_runs_total', { job, outcome: 'success' }) ?? 0;
+    const { task } = await t.app.get(TasksService).enqueue(job, {});
+    // Without Redis the API runs the job itself; wait for it to finish.
+    for (let i = 0; i < 100; i++) {
+      if ((await t.app.get(TasksService).result(task.taskId)).status >= 3) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const text = await scrape();
+    expect(sample(text, 'arbor_job_runs_total', { job, outcome: 'success' })).toBe(before + 1);
+    expect(sample(text, 'arbor_job_duration_seconds_count', { job, outcome: 'success' })).toBe(before + 1);
   });
 
   it('exposes process metrics', async () => {

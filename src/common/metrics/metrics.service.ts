@@ -7,6 +7,7 @@ const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 
 export type LoginOutcome = 'success' | 'failure' | 'locked' | 'throttled' | 'disabled';
 export type PermissionDecisionResult = 'granted' | 'denied';
+export type JobOutcome = 'success' | 'retry' | 'failed' | 'interrupted';
 export const OAUTH_GRANTS = [
   'authorization_code',
   'refresh_token',
@@ -62,6 +63,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly jobRuns = new Counter({
+    name: 'arbor_job_runs_total',
+    help: 'Job attempts by job and outcome: success, retry, failed (for good, dead-lettered), interrupted (shutdown; resumes).',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobDuration = new Histogram({
+    name: 'arbor_job_duration_seconds',
+    help: 'Duration of job attempts by job and outcome.',
+    labelNames: ['job', 'outcome'] as const,
+    buckets: [0.05, 0.25, 1, 5, 15, 60, 300, 900, 3600],
+    registers: [this.registry],
+  });
+
   constructor(config: AppConfig) {
     // Process metrics (CPU, memory, event loop lag, GC, handles) only when someone can read them.
     if (config.metrics.enabled) collectDefaultMetrics({ register: this.registry });
@@ -78,6 +94,11 @@ export class Metrics {
 
   oauthTokenIssued(grant: OAuthGrant): void {
     this.oauthTokens.inc({ grant });
+  }
+
+  jobAttempt(job: string, outcome: JobOutcome, seconds: number): void {
+    this.jobRuns.inc({ job, outcome });
+    this.jobDuration.observe({ job, outcome }, seconds);
   }
 
   permissionDecision(result: PermissionDecisionResult): void {

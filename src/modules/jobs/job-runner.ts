@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
+import { type JobOutcome, Metrics } from '../../common/metrics/metrics.service';
 import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../../common/logging/logging.module';
 import { Clock } from '../../common/time/clock';
@@ -47,8 +48,13 @@ export class JobRunner {
     private readonly registry: JobRegistry,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
+
+  private measure(job: string, outcome: JobOutcome, started: number): void {
+    this.metrics.jobAttempt(job, outcome, (performance.now() - started) / 1000);
+  }
 
   get busy(): boolean {
     return this.running.size > 0;
@@ -87,6 +93,7 @@ export class JobRunner {
       Math.max(500, leaseMs / 3),
     );
     const attempt = task.attempts + 1;
+    let started = performance.now();
     const errors = new ErrorList();
     let lastProgressWrite = 0;
     let pendingProgress: Promise<void> = Promise.resolve();
@@ -115,6 +122,7 @@ export class JobRunner {
         failure: null,
       });
       this.logger.info({ task_id: taskId, job: task.jobName, attempt }, 'Job started');
+      started = performance.now();
       const result = await this.registry.handler(task.jobName).run(context);
       await pendingProgress;
       await this.tasks.update(taskId, {
@@ -125,6 +133,7 @@ export class JobRunner {
         finishedAt: this.clock.now(),
       });
       this.logger.info({ task_id: taskId, job: task.jobName, errors: errors.count }, 'Job succeeded');
+      this.measure(task.jobName, 'success', started);
       return { kind: 'done' };
     } catch (caught) {
       await pendingProgress.catch(() => undefined);
@@ -133,6 +142,7 @@ export class JobRunner {
         // Stopping is not the job's fault: the attempt does not count.
         await this.tasks.update(taskId, { statusRaw: 'PENDING', attempts: task.attempts });
         this.logger.warn({ task_id: taskId, job: task.jobName }, 'Job interrupted; it will resume');
+        this.measure(task.jobName, 'interrupted', started);
         return { kind: 'later', delayMs: 0 };
       }
       const final = error instanceof NonRetryableJobError || attempt >= task.maxAttempts;
@@ -146,8 +156,10 @@ export class JobRunner {
           finishedAt: this.clock.now(),
         });
         this.logger.error({ err: error, task_id: taskId, job: task.jobName, attempt }, 'Job failed for good');
+        this.measure(task.jobName, 'failed', started);
         return { kind: 'failed', error };
       }
+      this.measure(task.jobName, 'retry', started);
       const delayMs = backoffDelayMs(definition, attempt);
       await this.tasks.update(taskId, {
         statusRaw: 'RETRY',
