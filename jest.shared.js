@@ -12,6 +12,8 @@ const esmPackages = [
   '@tokenizer',
   'uint8array-extras',
   'oidc-provider',
+  'openid-client',
+  'oauth4webapi',
   'jose',
   'koa',
   '@koa',

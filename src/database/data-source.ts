@@ -42,6 +42,7 @@ import { OidcPayloadEntity } from '../modules/oidc/entities/oidc-payload.entity'
 import { SigningKeyEntity } from '../modules/oidc/entities/signing-key.entity';
 import { Oidc1764310000000 } from './migrations/1764310000000-oidc';
 import { OidcAccounts1764320000000 } from './migrations/1764320000000-oidc-accounts';
+import { BackchannelLogout1764500000000 } from './migrations/1764500000000-backchannel-logout';
 
 export const ENTITIES = [
   UserEntity,
@@ -88,6 +89,7 @@ export const MIGRATIONS = [
   Oidc1764310000000,
   OidcAccounts1764320000000,
   Lifecycle1764400000000,
+  BackchannelLogout1764500000000,
 ];
 
 /** One definition for the app, the CLI and the tests: SQLite by default, MySQL/MariaDB via DATABASE_URL. */

@@ -56,4 +56,18 @@ describe('toClientMetadata', () => {
   it('registers no response type for a client without redirect URIs', () => {
     expect(toClientMetadata(app, client({ redirectUris: '' })).response_types).toEqual([]);
   });
+
+  it('passes a back-channel logout URI, and whether it needs sid, only when one is registered', () => {
+    expect(
+      toClientMetadata(app, client({ backchannelLogoutUri: '' })).backchannel_logout_uri,
+    ).toBeUndefined();
+    const metadata = toClientMetadata(
+      app,
+      client({ backchannelLogoutUri: 'https://wiki.example/bc', backchannelLogoutSessionRequired: true }),
+    );
+    expect(metadata).toMatchObject({
+      backchannel_logout_uri: 'https://wiki.example/bc',
+      backchannel_logout_session_required: true,
+    });
+  });
 });

@@ -53,6 +53,10 @@ export function toClientMetadata(app: AppEntity, client: AppClientEntity): Adapt
     scope: [...SCOPES, API_READ_SCOPE].join(' '),
     arbor_app_uid: app.uid,
   };
+  if (client.backchannelLogoutUri) {
+    metadata.backchannel_logout_uri = client.backchannelLogoutUri;
+    metadata.backchannel_logout_session_required = client.backchannelLogoutSessionRequired;
+  }
   if (confidential) metadata.client_secret = client.clientSecretHash;
   if (/^https?:\/\//.test(app.indexUrl)) metadata.client_uri = app.indexUrl;
   if (/^https:\/\//.test(app.logo)) metadata.logo_uri = app.logo;

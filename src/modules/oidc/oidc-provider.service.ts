@@ -280,8 +280,18 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
         url: (_ctx, interaction) => `/interaction/${interaction.uid}/`,
         policy,
       },
+      // The provider fetches only back-channel logout URIs, which an Arbor admin registered (there is no
+      // dynamic registration, request_uri or jwks_uri): apps on the company's private network and on
+      // loopback must be reachable, so its special-use-address guard is dropped. Its 2.5 s timeout stays.
+      fetch: (url, options) => {
+        const unguarded: RequestInit & { dispatcher?: unknown } = { ...options };
+        delete unguarded.dispatcher;
+        return globalThis.fetch(url, unguarded);
+      },
       features: {
         devInteractions: { enabled: false },
+        // Ending a session POSTs a signed logout token to every client of it that registered a URI.
+        backchannelLogout: { enabled: true },
         // An app may read only its own tokens.
         introspection: {
           enabled: true,
@@ -441,6 +451,23 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     );
   }
 
+  /**
+   * The provider keeps offline_access grants past a sign-out; Arbor's sign-out ends every token issued in
+   * the session, so the grants it kept are revoked here (the session object still lists them).
+   */
+  private async revokeSessionGrants(instance: Provider, session: KoaContextWithOIDC['oidc']['session']) {
+    const grantIds = Object.values(session?.authorizations ?? {})
+      .map((authorization) => authorization.grantId)
+      .filter((grantId): grantId is string => typeof grantId === 'string');
+    const models = [instance.AccessToken, instance.RefreshToken, instance.AuthorizationCode];
+    await Promise.all(
+      grantIds.flatMap((grantId) => [
+        ...models.map((model) => model.revokeByGrantId(grantId)),
+        instance.Grant.adapter.destroy(grantId),
+      ]),
+    );
+  }
+
   private observe(instance: Provider): void {
     instance.on('grant.success', (ctx: KoaContextWithOIDC) => {
       const grantType = ctx.oidc.params?.grant_type;
@@ -452,6 +479,9 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     instance.on('authorization.success', (_ctx, out) => {
       if (out?.access_token !== undefined) this.metrics.oauthTokenIssued('implicit');
     });
+    instance.on('backchannel.error', (_ctx, error: Error, client: { clientId: string }) => {
+      this.logger.warn({ err: error, clientId: client.clientId }, 'back-channel logout failed');
+    });
     instance.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
       this.logger.error({ err: error, path: ctx.path }, 'OAuth provider error');
     });
@@ -462,6 +492,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       // Single sign-out: confirming the provider's sign-out also ends the browser's Arbor session.
       if (oidc?.route !== 'end_session_confirm' || ctx.status >= 400) return;
       if (!(oidc.params as { logout?: string } | undefined)?.logout) return;
+      await this.revokeSessionGrants(instance, oidc.session);
       const key = ctx.cookies.get(SESSION_COOKIE);
       if (key) await this.auth.endSession(key);
       ctx.cookies.set(SESSION_COOKIE, null, { path: '/', httpOnly: true, sameSite: 'lax' });

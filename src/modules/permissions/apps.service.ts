@@ -353,6 +353,8 @@ export class AppsService {
             clientType: 'confidential',
             flow: protocol === 'oauth' ? 'authorization-code' : 'code',
             redirectUris: '',
+            backchannelLogoutUri: '',
+            backchannelLogoutSessionRequired: false,
           };
       if (!current) {
         const { secret, hash } = newClientSecret();
@@ -363,6 +365,10 @@ export class AppsService {
         client.redirectUris = checkRedirectUris(field, part.redirect_uris);
       if (part.client_type !== undefined) client.clientType = part.client_type;
       if (flow !== undefined) client.flow = flow;
+      if (part.backchannel_logout_uri !== undefined)
+        client.backchannelLogoutUri = part.backchannel_logout_uri;
+      if (part.backchannel_logout_session_required !== undefined)
+        client.backchannelLogoutSessionRequired = part.backchannel_logout_session_required;
       await this.apps.saveClient(manager, client);
     }
     return secrets;

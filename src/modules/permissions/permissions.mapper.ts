@@ -38,6 +38,8 @@ function toClientResponse(client: AppClientEntity, freshSecret: string | undefin
     redirect_uris: client.redirectUris,
     client_type: client.clientType,
     [client.protocol === 'oauth' ? 'authorization_grant_type' : 'response_type']: client.flow,
+    backchannel_logout_uri: client.backchannelLogoutUri,
+    backchannel_logout_session_required: client.backchannelLogoutSessionRequired,
   };
 }
 

@@ -1,6 +1,7 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsObject, ValidateIf, ValidateNested } from 'class-validator';
+import { IsObject, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
 import { BoolField, ChoiceField, StringField } from '../../../common/validation/fields';
 
 export const APP_UID_PATTERN = /^[a-z0-9-]{1,64}$/;
@@ -24,6 +25,37 @@ export const CLIENT_TYPES = ['confidential', 'public'] as const;
 const RedirectUris = (required: boolean) =>
   StringField({ required, max: 4096, description: 'space-separated, matched exactly' });
 
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * OIDC Back-Channel Logout 1.0 §2.2: an absolute URL, https (http only on a loopback host), without a
+ * fragment; used exactly as registered. '' removes it.
+ */
+export function isBackchannelLogoutUri(value: unknown): boolean {
+  if (value === '') return true;
+  if (typeof value !== 'string' || value.includes('#') || /\s/.test(value)) return false;
+  const url = URL.parse(value);
+  if (!url) return false;
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+const BackchannelLogoutUri = () =>
+  applyDecorators(
+    StringField({
+      max: 1024,
+      description: 'OIDC Back-Channel Logout URI: https (http on loopback), no fragment',
+    }),
+    ValidateBy({
+      name: 'isBackchannelLogoutUri',
+      validator: {
+        validate: isBackchannelLogoutUri,
+        defaultMessage: () =>
+          'Enter an absolute https URL (http only on localhost, 127.0.0.1 or [::1]) without a fragment.',
+      },
+    }),
+  );
+const SessionRequired = () => BoolField({ description: 'the logout token carries the session id (`sid`)' });
+
 export class OAuthAppDto {
   @RedirectUris(false)
   redirect_uris?: string;
@@ -33,6 +65,12 @@ export class OAuthAppDto {
 
   @ChoiceField({ choices: OAUTH_GRANT_TYPES })
   authorization_grant_type?: (typeof OAUTH_GRANT_TYPES)[number];
+
+  @BackchannelLogoutUri()
+  backchannel_logout_uri?: string;
+
+  @SessionRequired()
+  backchannel_logout_session_required?: boolean;
 }
 
 export class OidcAppDto {
@@ -44,6 +82,12 @@ export class OidcAppDto {
 
   @ChoiceField({ choices: OIDC_RESPONSE_TYPES })
   response_type?: (typeof OIDC_RESPONSE_TYPES)[number];
+
+  @BackchannelLogoutUri()
+  backchannel_logout_uri?: string;
+
+  @SessionRequired()
+  backchannel_logout_session_required?: boolean;
 }
 
 /** `null` removes a protocol; an object (its fields optional) adds or changes it. */

@@ -37,6 +37,14 @@ export class AppClientEntity {
   @Column({ type: 'varchar', length: 32 })
   flow!: string;
 
+  /** OIDC Back-Channel Logout 1.0: where a logout token is POSTed when a session of this client ends; '' for none. */
+  @Column({ name: 'backchannel_logout_uri', type: 'varchar', length: 1024, default: '' })
+  backchannelLogoutUri!: string;
+
+  /** The logout token then carries the session's `sid` (and id_tokens carry it too). */
+  @Column({ name: 'backchannel_logout_session_required', type: 'boolean', default: false })
+  backchannelLogoutSessionRequired!: boolean;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;
 }
