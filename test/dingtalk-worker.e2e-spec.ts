@@ -71,6 +71,7 @@ describe(`DingTalk sync on the worker process (${testDatabaseKind()})`, () => {
   let dir: string;
   let drop: () => Promise<void>;
   let env: Record<string, string>;
+  let workerMetricsPort = 0;
   let redisPort: number;
   let redis: ChildProcess;
   let api: ServerProcess;
@@ -112,6 +113,7 @@ describe(`DingTalk sync on the worker process (${testDatabaseKind()})`, () => {
     const database = await freshDatabaseEnv();
     drop = database.drop;
     redisPort = await freePort();
+    workerMetricsPort = await freePort();
     redis = startRedis(redisPort, dir);
     const base = await fake.start();
     env = {
@@ -125,6 +127,8 @@ describe(`DingTalk sync on the worker process (${testDatabaseKind()})`, () => {
       // A higher configured limit than DingTalk's default keeps this suite short; the fake enforces it.
       DINGTALK_MAX_RPS: String(RPS),
       ADMIN_PASSWORD,
+      METRICS_ENABLED: 'true',
+      WORKER_METRICS_PORT: String(workerMetricsPort),
     };
     const config = AppConfig.fromEnvironment({ NODE_ENV: 'test', ...env });
     if (config.database.kind === 'mysql') {
@@ -184,6 +188,10 @@ describe(`DingTalk sync on the worker process (${testDatabaseKind()})`, () => {
     expect(await query('SELECT COUNT(*) AS n FROM ding_users')).toBe(120);
     expect(api.logs.some((l) => l.includes('Job started'))).toBe(false);
     expect(worker?.logs.some((l) => l.includes('Job succeeded'))).toBe(true);
+    // The job metrics are counted where the job ran, and the worker serves them.
+    const scraped = await (await fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`)).text();
+    expect(scraped).toMatch(/^arbor_job_runs_total\{job="[^"]+",outcome="success"\} [1-9]/m);
+    expect(scraped).toContain('arbor_job_duration_seconds_bucket');
 
     const again = await waitTask(await enqueue('/task/import/ding/'));
     expect(again.result?.writes).toBe(0);

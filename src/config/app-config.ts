@@ -21,7 +21,7 @@ export class AppConfig {
   readonly adminPassword?: string;
   readonly swaggerEnabled: boolean;
   readonly audit: { enabled: boolean; retentionDays: number };
-  readonly metrics: { enabled: boolean; token?: string };
+  readonly metrics: { enabled: boolean; token?: string; workerPort: number };
   readonly shutdownTimeoutMs: number;
   readonly jobs: { leaseSeconds: number; concurrency: number };
   readonly dingtalk: {
@@ -74,7 +74,7 @@ export class AppConfig {
     this.adminPassword = e.ADMIN_PASSWORD;
     this.swaggerEnabled = e.SWAGGER_ENABLED;
     this.audit = { enabled: e.AUDIT_ENABLED, retentionDays: e.AUDIT_RETENTION_DAYS };
-    this.metrics = { enabled: e.METRICS_ENABLED, token: e.METRICS_TOKEN };
+    this.metrics = { enabled: e.METRICS_ENABLED, token: e.METRICS_TOKEN, workerPort: e.WORKER_METRICS_PORT };
     this.shutdownTimeoutMs = e.SHUTDOWN_TIMEOUT_SECONDS * 1000;
     this.jobs = { leaseSeconds: e.JOB_LEASE_SECONDS, concurrency: e.WORKER_CONCURRENCY };
     this.dingtalk = {

@@ -235,6 +235,13 @@ export class EnvironmentSchema {
   @Max(365 * 86400)
   OIDC_REFRESH_TOKEN_TTL_SECONDS = 30 * 86400;
 
+  /** Port of the worker's own /metrics (job metrics live in the process that runs the jobs). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  WORKER_METRICS_PORT = 9464;
+
   /** On SIGTERM, how long in-flight requests may take before the process exits anyway. */
   @Transform(toInt)
   @IsInt()

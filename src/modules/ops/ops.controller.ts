@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Controller, Get, Header, HttpStatus, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public } from '../../common/decorators/auth.decorators';
 import { CommonErrors } from '../../common/errors/domain-error';
+import { metricsAccess } from '../../common/metrics/metrics-access';
 import { Metrics } from '../../common/metrics/metrics.service';
 import { AppConfig } from '../../config/app-config';
 import { type Readiness, ReadinessService } from './readiness.service';
@@ -40,9 +40,9 @@ export class OpsController {
   @Get('metrics')
   @Header('Cache-Control', 'no-store')
   async scrape(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<string> {
-    const { enabled, token } = this.config.metrics;
-    if (!enabled) throw CommonErrors.notFound();
-    if (token !== undefined && !bearerMatches(req.header('authorization'), token)) {
+    const access = metricsAccess(this.config.metrics, req.header('authorization'));
+    if (access === 'disabled') throw CommonErrors.notFound();
+    if (access === 'unauthorized') {
       res.status(HttpStatus.UNAUTHORIZED).setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
       res.type('text/plain');
       return 'Unauthorized\n';
@@ -50,12 +50,4 @@ export class OpsController {
     res.type(this.metrics.registry.contentType);
     return this.metrics.registry.metrics();
   }
-}
-
-/** Constant-time comparison of the presented bearer token with the configured one. */
-function bearerMatches(header: string | undefined, expected: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  if (!match) return false;
-  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(match[1]), digest(expected));
 }
