@@ -12,7 +12,6 @@ export class Jobs1764200000000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     const c = portable(queryRunner);
     const isMysql = ['mysql', 'mariadb'].includes(queryRunner.connection.options.type);
-    const longText = isMysql ? 'mediumtext' : 'text';
     const utf8 = isMysql ? { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' } : {};
     await queryRunner.createTable(
       new Table({
@@ -32,8 +31,8 @@ export class Jobs1764200000000 implements MigrationInterface {
           c.int('attempts', { default: 0 }),
           c.int('max_attempts', { default: 1 }),
           c.boolean('dead_letter', false),
-          { name: 'errors', type: longText, isNullable: true, ...utf8 },
-          { name: 'result', type: longText, isNullable: true, ...utf8 },
+          { name: 'errors', type: 'text', isNullable: true, ...utf8 },
+          { name: 'result', type: 'text', isNullable: true, ...utf8 },
           { name: 'failure', type: 'text', isNullable: true, ...utf8 },
           c.datetime('run_after', { precision: 3, isNullable: true }),
           c.datetime('started_at', { precision: 3, isNullable: true }),

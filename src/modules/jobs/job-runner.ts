@@ -13,7 +13,7 @@ import {
   NonRetryableJobError,
   type TaskRecordError,
 } from './job-registry';
-import { MAX_KEPT_ERRORS } from './tasks.service';
+import { MAX_ERROR_MESSAGE, MAX_KEPT_ERRORS } from './tasks.service';
 import { TasksRepository } from './tasks.repository';
 
 /** What became of one delivery of a task, for the driver to act on. */
@@ -187,7 +187,13 @@ class ErrorList {
 
   add(error: TaskRecordError): void {
     this.count += 1;
-    if (this.items.length < MAX_KEPT_ERRORS) this.items.push(error);
+    if (this.items.length < MAX_KEPT_ERRORS) {
+      this.items.push({
+        record: error.record.slice(0, 128),
+        code: error.code.slice(0, 64),
+        message: error.message.slice(0, MAX_ERROR_MESSAGE),
+      });
+    }
   }
 
   serialized(): string | null {

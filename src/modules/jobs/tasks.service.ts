@@ -8,8 +8,12 @@ import { JobRegistry, type TaskRecordError } from './job-registry';
 import { QUEUE_DRIVER, type QueueDriver } from './queue-driver';
 import { TasksRepository } from './tasks.repository';
 
-/** At most this many per-record errors are kept with a task; the count says how many there were. */
-export const MAX_KEPT_ERRORS = 1000;
+/**
+ * At most this many per-record errors are kept with a task (the count says how many there were), each
+ * message cut to MAX_ERROR_MESSAGE characters: the list stays well inside a TEXT column (64 KB).
+ */
+export const MAX_KEPT_ERRORS = 150;
+export const MAX_ERROR_MESSAGE = 200;
 
 /** ArkID TaskResult: `status` 1 waiting, 2 doing, 3 failed, 4 success; plus Arbor's progress and errors. */
 export interface TaskResultDto {
