@@ -35,16 +35,21 @@ describe('validateEnvironment', () => {
   });
 
   it('reads the metrics and shutdown settings, off and 25 s by default', () => {
-    expect(new AppConfig(validateEnvironment({})).metrics).toEqual({ enabled: false, token: undefined });
+    expect(new AppConfig(validateEnvironment({})).metrics).toEqual({
+      enabled: false,
+      token: undefined,
+      workerPort: 9464,
+    });
     expect(new AppConfig(validateEnvironment({})).shutdownTimeoutMs).toBe(25000);
     const config = new AppConfig(
       validateEnvironment({
         METRICS_ENABLED: 'true',
         METRICS_TOKEN: 'a-long-enough-token',
         SHUTDOWN_TIMEOUT_SECONDS: '5',
+        WORKER_METRICS_PORT: '9100',
       }),
     );
-    expect(config.metrics).toEqual({ enabled: true, token: 'a-long-enough-token' });
+    expect(config.metrics).toEqual({ enabled: true, token: 'a-long-enough-token', workerPort: 9100 });
     expect(config.shutdownTimeoutMs).toBe(5000);
   });
 

@@ -1,5 +1,5 @@
 import { Transform, plainToInstance } from 'class-transformer';
-import { CronExpressionParser } from 'cron-parser';
+import { isValidCron } from '../common/time/cron';
 import {
   IsBoolean,
   IsIn,
@@ -359,7 +359,7 @@ export function validateEnvironment(env: Record<string, string | undefined>): En
     problems.push('TOKEN_ABSOLUTE_TTL_SECONDS: must be at least TOKEN_IDLE_TTL_SECONDS');
   }
   for (const key of ['DINGTALK_PULL_CRON', 'DINGTALK_PUSH_CRON'] as const) {
-    if (parsed[key] !== '' && !isStandardCron(parsed[key])) {
+    if (parsed[key] !== '' && !isValidCron(parsed[key])) {
       problems.push(`${key}: must be a 5-field cron expression (minute hour day-of-month month day-of-week)`);
     }
   }
@@ -368,15 +368,6 @@ export function validateEnvironment(env: Record<string, string | undefined>): En
   return parsed;
 }
 
-function isStandardCron(expression: string): boolean {
-  if (expression.trim().split(/\s+/).length !== 5) return false;
-  try {
-    CronExpressionParser.parse(expression);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function isValidTimeZone(zone: string): boolean {
   try {

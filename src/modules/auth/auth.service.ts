@@ -162,13 +162,7 @@ export class AuthService implements OnModuleInit {
       });
       return false;
     }
-    await this.users.recordActivityWithin(manager, user);
-    await this.audit.record(manager, {
-      subject: 'ucenter_login',
-      summary: `${user.username} 登录`,
-      targetUserId: user.id,
-      actor: { userId: user.id, username: user.username, name: user.name },
-    });
+    await this.noteSignInWithin(manager, user);
     return true;
   }
 
@@ -187,13 +181,7 @@ export class AuthService implements OnModuleInit {
     }
     const session = await this.tx.run(async (manager) => {
       const issued = await this.tokens.issueWithin(manager, user.id, client);
-      await this.users.recordActivityWithin(manager, user);
-      await this.audit.record(manager, {
-        subject: 'ucenter_login',
-        summary: `${user.username} 登录 (${via})`,
-        targetUserId: user.id,
-        actor: { userId: user.id, username: user.username, name: user.name },
-      });
+      await this.noteSignInWithin(manager, user, via);
       return issued;
     });
     this.metrics.login('success');
@@ -236,14 +224,19 @@ export class AuthService implements OnModuleInit {
     client: ClientInfo,
   ): Promise<{ key: string; expiresAt: Date }> {
     const issued = await this.tokens.issueWithin(manager, user.id, client);
+    await this.noteSignInWithin(manager, user);
+    return issued;
+  }
+
+  /** A successful sign-in's activity note and `ucenter_login` entry, in the session's transaction. */
+  private async noteSignInWithin(manager: EntityManager, user: UserEntity, via?: string): Promise<void> {
     await this.users.recordActivityWithin(manager, user);
     await this.audit.record(manager, {
       subject: 'ucenter_login',
-      summary: `${user.username} 登录`,
+      summary: via === undefined ? `${user.username} 登录` : `${user.username} 登录 (${via})`,
       targetUserId: user.id,
       actor: { userId: user.id, username: user.username, name: user.name },
     });
-    return issued;
   }
 
   /** The UserWithPerm answer for a user (no token). */

@@ -1,6 +1,6 @@
 import { backoffDelayMs, type JobDefinition, type JobProcessor, JobRegistry } from './job-registry';
 import { statusOf } from './tasks.service';
-import { isValidCron, nextCronRun } from './schedules.service';
+import { isValidCron, nextCronRun } from '../../common/time/cron';
 
 const def = (name: string): JobDefinition => ({ name, attempts: 3, backoffMs: 1000, lockKey: name });
 const handler: JobProcessor = { run: () => Promise.resolve(null) };

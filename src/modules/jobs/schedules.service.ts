@@ -1,26 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { CronExpressionParser } from 'cron-parser';
 import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../../common/logging/logging.module';
 import { Clock } from '../../common/time/clock';
+import { nextCronRun } from '../../common/time/cron';
 import { AppConfig } from '../../config/app-config';
 import { TasksRepository } from './tasks.repository';
 import { TasksService } from './tasks.service';
-
-/** True when `expression` is a standard five-field cron (minute hour day-of-month month day-of-week; D30). */
-export function isValidCron(expression: string): boolean {
-  if (expression.trim().split(/\s+/).length !== 5) return false;
-  try {
-    CronExpressionParser.parse(expression);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function nextCronRun(expression: string, after: Date, timeZone: string): Date {
-  return CronExpressionParser.parse(expression, { currentDate: after, tz: timeZone }).next().toDate();
-}
 
 export const SCHEDULE_TICK_MS = 5000;
 
