@@ -67,7 +67,6 @@ describe('DingTalk sync, in-process jobs', () => {
       DINGTALK_APP_SECRET: fake.appSecret,
       DINGTALK_QR_APP_ID: fake.qrAppId,
       DINGTALK_QR_APP_SECRET: fake.qrAppSecret,
-      DINGTALK_SECRETS_KEY: 'ab'.repeat(32),
     });
     admin = await t.adminToken();
     db = t.app.get(DataSource);

@@ -33,7 +33,6 @@ export class AppConfig {
     qrAppId: string;
     qrAppSecret: string;
     maxRps: number;
-    secretsKey?: string;
     pullCron: string;
     pushCron: string;
     leaverPolicy: 'disable' | 'delete' | 'ignore';
@@ -86,7 +85,6 @@ export class AppConfig {
       qrAppId: e.DINGTALK_QR_APP_ID,
       qrAppSecret: e.DINGTALK_QR_APP_SECRET,
       maxRps: e.DINGTALK_MAX_RPS,
-      secretsKey: e.DINGTALK_SECRETS_KEY,
       pullCron: e.DINGTALK_PULL_CRON.trim(),
       pushCron: e.DINGTALK_PUSH_CRON.trim(),
       leaverPolicy: e.DINGTALK_LEAVER_POLICY,

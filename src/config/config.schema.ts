@@ -294,15 +294,6 @@ export class EnvironmentSchema {
   @Max(1000)
   DINGTALK_MAX_RPS = 20;
 
-  /**
-   * 32 random bytes as 64 hex characters: encrypts the DingTalk secrets stored through the API
-   * (AES-256-GCM). Without it, secrets can only come from the environment.
-   */
-  @Transform(emptyToUndefined)
-  @IsOptional()
-  @Matches(/^[0-9a-fA-F]{64}$/, { message: 'must be 64 hex characters (32 bytes)' })
-  DINGTALK_SECRETS_KEY?: string;
-
   /** Initial schedules of the DingTalk pull and push (standard 5-field cron; empty = off). */
   @IsString()
   DINGTALK_PULL_CRON = '';
@@ -347,7 +338,6 @@ export function validateEnvironment(env: Record<string, string | undefined>): En
     'METRICS_TOKEN',
     'SECRET_KEY',
     'SECRET_KEY_FILE',
-    'DINGTALK_SECRETS_KEY',
   ]) {
     const value = env[key];
     if (value !== undefined) known[key] = value;
@@ -367,7 +357,6 @@ export function validateEnvironment(env: Record<string, string | undefined>): En
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return parsed;
 }
-
 
 function isValidTimeZone(zone: string): boolean {
   try {

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { MasterKey } from '../../common/crypto/master-key';
+import { SecretBox } from '../../common/crypto/secret-box';
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -10,7 +12,6 @@ import { SchedulesService } from '../jobs/schedules.service';
 import { DingTalkClient } from './dingtalk/dingtalk.client';
 import type { DingConfigDto, UpdateDingConfigDto } from './dto/ding-config.dto';
 import { DingConfigEntity, type LeaverPolicy } from './entities/ding.entities';
-import { SecretCipher } from './secret-cipher';
 import { SyncErrors } from './sync.errors';
 
 export const PULL_JOB = 'ding.pull';
@@ -28,12 +29,12 @@ export interface EffectiveDingConfig {
 
 /**
  * The DingTalk app's settings: environment defaults (DINGTALK_*), overridden by what an admin saved
- * through `sync/ding/config/` into this room's own table. Secrets saved that way are AES-GCM
- * ciphertext under DINGTALK_SECRETS_KEY and are never returned.
+ * through `sync/ding/config/` into this room's own table. Secrets saved that way are sealed under the
+ * master key (SecretBox, purpose `dingtalk`) and are never returned.
  */
 @Injectable()
 export class DingConfigService implements OnApplicationBootstrap {
-  private readonly cipher: SecretCipher | null;
+  private readonly box: SecretBox;
   private readonly clients = new Map<string, DingTalkClient>();
 
   constructor(
@@ -42,8 +43,9 @@ export class DingConfigService implements OnApplicationBootstrap {
     private readonly schedules: SchedulesService,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
+    masterKey: MasterKey,
   ) {
-    this.cipher = config.dingtalk.secretsKey ? new SecretCipher(config.dingtalk.secretsKey) : null;
+    this.box = new SecretBox(masterKey.value, 'dingtalk');
   }
 
   /** The configured cron schedules become the initial ones; later edits through the API win. */
@@ -73,7 +75,7 @@ export class DingConfigService implements OnApplicationBootstrap {
     const row = await this.row();
     const env = this.config.dingtalk;
     const secret = (sealed: string | undefined, fallback: string): string =>
-      sealed && this.cipher ? this.cipher.open(sealed) : fallback;
+      sealed ? this.box.open(sealed) : fallback;
     return {
       appKey: row?.appKey || env.appKey,
       appSecret: secret(row?.appSecretEnc, env.appSecret),
@@ -139,17 +141,14 @@ export class DingConfigService implements OnApplicationBootstrap {
       if (typeof value === 'string' && value.trim() !== '' && !isValidCron(value))
         throw SyncErrors.badCron(field);
     }
-    for (const field of ['app_secret', 'qr_app_secret'] as const) {
-      if (dto[field] && !this.cipher) throw SyncErrors.noSecretsKey(field);
-    }
     await this.tx.run(async (manager) => {
       const repo = manager.getRepository(DingConfigEntity);
       const row = (await repo.findOne({ where: {}, order: { id: 'ASC' } })) ?? repo.create({});
       if (dto.app_key !== undefined) row.appKey = dto.app_key;
       if (dto.corp_id !== undefined) row.corpId = dto.corp_id;
       if (dto.qr_app_id !== undefined) row.qrAppId = dto.qr_app_id;
-      if (dto.app_secret && this.cipher) row.appSecretEnc = this.cipher.seal(dto.app_secret);
-      if (dto.qr_app_secret && this.cipher) row.qrAppSecretEnc = this.cipher.seal(dto.qr_app_secret);
+      if (dto.app_secret) row.appSecretEnc = this.box.seal(dto.app_secret);
+      if (dto.qr_app_secret) row.qrAppSecretEnc = this.box.seal(dto.qr_app_secret);
       if (dto.leaver_policy !== undefined) row.leaverPolicy = dto.leaver_policy;
       if (dto.leaver_delete_days !== undefined) row.leaverDeleteDays = dto.leaver_delete_days;
       if (dto.app_key !== undefined || dto.app_secret) row.appValid = false;

@@ -9,12 +9,6 @@ export const SyncErrors = {
       field,
       'Enter a 5-field cron expression: minute hour day-of-month month day-of-week.',
     ),
-  noSecretsKey: (field: string) =>
-    fieldError(
-      'sync.no_secrets_key',
-      field,
-      'Set DINGTALK_SECRETS_KEY to store DingTalk secrets through the API.',
-    ),
   codeRequired: () => fieldError('sync.code_required', 'code', 'This field is required.'),
   codeInvalid: () => fieldError('sync.code_invalid', 'code', 'invalid'),
   notRegistered: () => nonFieldError('sync.ding_not_registered', 'the DingTalk account is not registered'),
