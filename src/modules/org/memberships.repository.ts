@@ -26,6 +26,15 @@ export class MembershipsRepository {
   }
 
   /** Members of one node in member order. */
+  /** Members of several nodes in one query, each node's in member order. */
+  ofNodes(nodeIds: number[], manager?: EntityManager): Promise<MembershipEntity[]> {
+    if (nodeIds.length === 0) return Promise.resolve([]);
+    return this.repo(manager).find({
+      where: { nodeId: In(nodeIds) },
+      order: { nodeId: 'ASC', orderNo: 'ASC', userId: 'ASC' },
+    });
+  }
+
   ofNode(nodeId: number, manager?: EntityManager): Promise<MembershipEntity[]> {
     return this.repo(manager).find({ where: { nodeId }, order: { orderNo: 'ASC', userId: 'ASC' } });
   }

@@ -73,13 +73,8 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
 
   /** Direct member ids of each node, in member order. */
   async memberIdsOf(nodeIds: number[], manager?: EntityManager): Promise<Map<number, number[]>> {
-    const result = new Map<number, number[]>();
-    for (const id of nodeIds) {
-      result.set(
-        id,
-        (await this.memberships.ofNode(id, manager)).map((m) => m.userId),
-      );
-    }
+    const result = new Map<number, number[]>(nodeIds.map((id) => [id, []]));
+    for (const m of await this.memberships.ofNodes(nodeIds, manager)) result.get(m.nodeId)?.push(m.userId);
     return result;
   }
 
@@ -96,7 +91,11 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
     const node = await this.org.requireSeenNode(refForRoute(route, uid), scope);
     if (node.kind === 'dept') {
       const page = pageRequest(query);
-      const [rows, count] = await this.memberships.pageOfNode(node.id, page, scope.userCondition('m.user_id'));
+      const [rows, count] = await this.memberships.pageOfNode(
+        node.id,
+        page,
+        scope.userCondition('m.user_id'),
+      );
       const users = await this.inOrder(rows.map((m) => m.userId));
       return toPage(req, this.config.baseUrl, page, count, await this.users.toUserResponses(users));
     }
@@ -157,7 +156,11 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
           const field = `${route}_uids` as const;
           const targets = await this.org.resolveListed(field, dto[field] ?? [], route, node.kind, manager);
           const foreign = targets.filter((t) => !scope.managesNode(t.id));
-          if (foreign.length > 0) throw OrgErrors.nodesMissing(field, foreign.map((t) => t.uid));
+          if (foreign.length > 0)
+            throw OrgErrors.nodesMissing(
+              field,
+              foreign.map((t) => t.uid),
+            );
           for (const target of targets) await this.memberships.append(manager, target.id, userIds);
           if (!targets.some((t) => t.id === node.id))
             await this.memberships.remove(manager, node.id, userIds);
@@ -199,7 +202,11 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
       const user = await this.users.requireManagedByUsername(username, scope, manager);
       const listed = await this.org.resolveListed(field, dto[field] ?? [], route, null, manager);
       const foreign = listed.filter((n) => !scope.managesNode(n.id));
-      if (foreign.length > 0) throw OrgErrors.nodesMissing(field, foreign.map((n) => n.uid));
+      if (foreign.length > 0)
+        throw OrgErrors.nodesMissing(
+          field,
+          foreign.map((n) => n.uid),
+        );
       if (dto.subject === 'add') {
         for (const node of listed) await this.memberships.append(manager, node.id, [user.id]);
       } else if (dto.subject === 'delete') {
@@ -220,7 +227,8 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
       }
       await this.stamps.bump(manager, 'org');
       await this.audit.record(manager, {
-        subject: listed.length > 0 && listed.every((n) => n.kind === 'group') ? 'group_member' : 'dept_member',
+        subject:
+          listed.length > 0 && listed.every((n) => n.kind === 'group') ? 'group_member' : 'dept_member',
         summary: `用户 ${user.username} 的节点 ${dto.subject}: ${listed.map(nodeUidOf).join(', ')}`,
         targetUserId: user.id,
         targetNodeId: listed.length === 1 ? listed[0].id : null,
@@ -315,7 +323,10 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
     }
     const foreign = targets.filter((n) => !scope.managesNode(n.id));
     if (foreign.length > 0) {
-      throw OrgErrors.nodesMissing(request.node_uids ? 'node_uids' : 'dept_uids', foreign.map((n) => n.uid));
+      throw OrgErrors.nodesMissing(
+        request.node_uids ? 'node_uids' : 'dept_uids',
+        foreign.map((n) => n.uid),
+      );
     }
     for (const node of targets) await this.memberships.append(manager, node.id, [userId]);
     if (targets.length > 0) await this.stamps.bump(manager, 'org');
@@ -339,7 +350,9 @@ export class OrgMembershipsService implements OnModuleInit, UserOrgView {
     scope: AdminScope,
   ): Promise<UserEntity[]> {
     const unique = [...new Set(usernames)];
-    const found = (await this.users.findLiveByUsernames(unique, manager)).filter((u) => scope.managesUser(u.id));
+    const found = (await this.users.findLiveByUsernames(unique, manager)).filter((u) =>
+      scope.managesUser(u.id),
+    );
     const byName = new Map(found.map((u) => [u.username, u]));
     const missing = unique.filter((u) => !byName.has(u));
     if (missing.length > 0) throw OrgErrors.usersMissing(field, missing);

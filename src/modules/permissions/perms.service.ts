@@ -400,18 +400,9 @@ export class PermsService implements OnModuleInit {
     scope: AdminScope,
   ): Promise<Page<UserPermRow>> {
     const user = await this.users.requireManagedByUsername(username, scope);
-    const page = pageRequest(query);
-    const [rows, count] = await this.perms.list(
-      this.filterOf(query, true),
-      page,
-      scope.appCondition('p.app_id'),
+    return this.ownerPermsPage(req, query, scope, (snapshot, def) =>
+      this.userPermRow(def, snapshot.decideUser(user.id, def)),
     );
-    const snapshot = await this.resolver.current();
-    const results = rows.flatMap((r) => {
-      const def = snapshot.perms.perms.get(r.id);
-      return def ? [this.userPermRow(def, snapshot.decideUser(user.id, def))] : [];
-    });
-    return toPage(req, this.config.baseUrl, page, count, results);
   }
 
   async patchUserPerms(username: string, dto: PatchOwnerPermsDto, scope: AdminScope): Promise<UserPermRow[]> {
@@ -441,6 +432,16 @@ export class PermsService implements OnModuleInit {
     scope: AdminScope,
   ): Promise<Page<object>> {
     const node = await this.org.requireManagedNode(refForRoute(route, uid), scope);
+    return this.ownerPermsPage(req, query, scope, (snapshot, def) => this.permResult(snapshot, def, node.id));
+  }
+
+  /** One owner's page of permissions (exact filters, the caller's apps only), each row rendered by `row`. */
+  private async ownerPermsPage<T>(
+    req: Request,
+    query: Record<string, unknown>,
+    scope: AdminScope,
+    row: (snapshot: PermissionSnapshot, def: PermDef) => T,
+  ): Promise<Page<T>> {
     const page = pageRequest(query);
     const [rows, count] = await this.perms.list(
       this.filterOf(query, true),
@@ -450,7 +451,7 @@ export class PermsService implements OnModuleInit {
     const snapshot = await this.resolver.current();
     const results = rows.flatMap((r) => {
       const def = snapshot.perms.perms.get(r.id);
-      return def ? [this.permResult(snapshot, def, node.id)] : [];
+      return def ? [row(snapshot, def)] : [];
     });
     return toPage(req, this.config.baseUrl, page, count, results);
   }
