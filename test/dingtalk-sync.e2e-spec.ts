@@ -350,5 +350,18 @@ describe('DingTalk sync, in-process jobs', () => {
     fake.qrCodes.set('qr-2', 'nobody');
     const stranger = await t.http.post(`${API}/ding/qr/callback/`).send({ code: 'qr-2' });
     expect(stranger.body).toEqual({ token: '', third_party_id: 'stranger-qr-2' });
+
+    // A throttled exchange is waited out; one DingTalk keeps refusing is "busy", never "invalid code".
+    const throttled = { errcode: 90018, errmsg: '当前请求过多, 请稍后重试' };
+    fake.qrCodes.set('qr-3', 'staff00001');
+    fake.inject('sns/getuserinfo_bycode', 1, throttled);
+    const waited = await t.http.post(`${API}/ding/qr/callback/`).send({ code: 'qr-3' });
+    expect(waited.status).toBe(200);
+    expect(waited.body).toMatchObject({ username: 'staff00001' });
+    fake.qrCodes.set('qr-4', 'staff00001');
+    fake.inject('sns/getuserinfo_bycode', 3, throttled);
+    const busy = await t.http.post(`${API}/ding/qr/callback/`).send({ code: 'qr-4' });
+    expect(busy.status).toBe(503);
+    expect(busy.body).toEqual({ err_msg: 'DingTalk is busy, try again in a moment' });
   });
 });

@@ -10,7 +10,12 @@ import { DingConfigService, PULL_JOB, PUSH_JOB } from './ding-config.service';
 import { DingMappingRepository } from './ding-mapping.repository';
 import { DingPullService, type PullSummary } from './ding-pull.service';
 import { DingPushService, type PushSummary } from './ding-push.service';
-import { unionIdByAuthCode, unionIdByQrCode } from './dingtalk/dingtalk.client';
+import {
+  isThrottled,
+  retryWhenThrottled,
+  unionIdByAuthCode,
+  unionIdByQrCode,
+} from './dingtalk/dingtalk.client';
 import {
   DingTalkCredentialsError,
   DingTalkError,
@@ -156,6 +161,7 @@ export class DingSyncService {
     try {
       userid = await ding.userIdByAuthCode(code);
     } catch (error) {
+      if (isThrottled(error)) throw SyncErrors.dingBusy();
       if (error instanceof DingTalkError) throw SyncErrors.codeInvalid();
       throw error;
     }
@@ -173,20 +179,23 @@ export class DingSyncService {
     if (!settings.qrAppId || !settings.qrAppSecret) throw SyncErrors.qrNotAllowed();
     let unionid: string;
     try {
-      unionid = code.authCode
-        ? await unionIdByAuthCode(
-            this.dingConfig.newApiBase,
-            settings.qrAppId,
-            settings.qrAppSecret,
-            code.authCode,
-          )
-        : await unionIdByQrCode(
-            this.dingConfig.apiBase,
-            settings.qrAppId,
-            settings.qrAppSecret,
-            code.legacy as string,
-          );
+      unionid = await retryWhenThrottled(() =>
+        code.authCode
+          ? unionIdByAuthCode(
+              this.dingConfig.newApiBase,
+              settings.qrAppId,
+              settings.qrAppSecret,
+              code.authCode,
+            )
+          : unionIdByQrCode(
+              this.dingConfig.apiBase,
+              settings.qrAppId,
+              settings.qrAppSecret,
+              code.legacy as string,
+            ),
+      );
     } catch (error) {
+      if (isThrottled(error)) throw SyncErrors.dingBusy();
       if (error instanceof DingTalkError) throw SyncErrors.codeInvalid();
       if (error instanceof Error && error.name === 'TimeoutError') throw SyncErrors.dingTimeout();
       throw error;

@@ -13,5 +13,7 @@ export const SyncErrors = {
   codeInvalid: () => fieldError('sync.code_invalid', 'code', 'invalid'),
   notRegistered: () => nonFieldError('sync.ding_not_registered', 'the DingTalk account is not registered'),
   qrNotAllowed: () => new DomainError('sync.ding_qr_not_allowed', 403, { err_msg: 'ding qr not allowed' }),
+  dingBusy: () =>
+    new DomainError('sync.ding_busy', 503, { err_msg: 'DingTalk is busy, try again in a moment' }),
   dingTimeout: () => new DomainError('sync.ding_timeout', 408, { err_msg: 'get dingding user time out' }),
 };

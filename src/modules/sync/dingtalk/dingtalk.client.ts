@@ -326,6 +326,39 @@ export class DingTalkClient {
   }
 }
 
+// The new API's throttling answers (HTTP 403 with these codes).
+const NEW_API_THROTTLED = new Set([
+  'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi',
+  'Forbidden.AccessDenied.QpsLimitForApi',
+]);
+
+/** Whether DingTalk refused a call for its rate limits (old or new API), so waiting can help. */
+export function isThrottled(error: unknown): boolean {
+  if (!(error instanceof DingTalkError)) return false;
+  return typeof error.errcode === 'number'
+    ? THROTTLED.has(error.errcode)
+    : NEW_API_THROTTLED.has(error.errcode);
+}
+
+/**
+ * The sign-in exchanges run outside a client's limiter (they use the login app's credentials), so a
+ * busy DingTalk is waited out here: up to `attempts` tries, a second and then two apart.
+ */
+export async function retryWhenThrottled<T>(
+  exchange: () => Promise<T>,
+  attempts = 3,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await exchange();
+    } catch (error) {
+      if (!isThrottled(error) || attempt >= attempts) throw error;
+      await sleep(1000 * attempt);
+    }
+  }
+}
+
 /** Legacy QR login: exchanges the temporary code for the scanner's unionid (signed with the QR app secret). */
 export async function unionIdByQrCode(
   apiBase: string,
