@@ -1,35 +1,10 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import type TestAgent from 'supertest/lib/agent';
 import { API, createTestApp, createUser, type TestApp } from './harness/test-app';
-import { authorize, browser, REDIRECT, registerApp, type TestClient } from './harness/oauth';
-
-/** A relying party's back-channel logout endpoint on loopback: records each logout token it receives. */
-async function logoutReceiver(): Promise<{ server: Server; url: string; tokens: Map<string, string[]> }> {
-  const tokens = new Map<string, string[]>();
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => {
-      body += chunk.toString('utf8');
-    });
-    req.on('end', () => {
-      const path = (req.url ?? '').split('?')[0];
-      const token = new URLSearchParams(body).get('logout_token');
-      if (
-        req.method === 'POST' &&
-        req.headers['content-type'] === 'application/x-www-form-urlencoded' &&
-        token
-      ) {
-        tokens.set(path, [...(tokens.get(path) ?? []), token]);
-      }
-      res.writeHead(200, { 'Cache-Control': 'no-store' }).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, tokens };
-}
+import { authorize, browser, logoutReceiver, REDIRECT, registerApp, type TestClient } from './harness/oauth';
 
 async function freePort(): Promise<number> {
   const server = createServer();

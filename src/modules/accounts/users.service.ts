@@ -488,8 +488,12 @@ export class UsersService {
     return Object.keys(changes).length > 0 ? changes : null;
   }
 
+  /** A sync or import update; turning an account off (a DingTalk leaver) or a new password ends its sessions. */
   async updateImported(manager: EntityManager, userId: number, changes: Partial<UserEntity>): Promise<void> {
     await this.users.updateFields(manager, userId, changes);
+    if (changes.isActive === false || changes.passwordHash !== undefined) {
+      await this.hooks.revokeCredentials(manager, userId);
+    }
   }
 
   pageForExport(afterId: number, limit: number, usernames?: string[]): Promise<UserEntity[]> {

@@ -6,12 +6,14 @@ import Provider, {
   type Configuration,
   errors,
   interactionPolicy,
+  type AdapterPayload,
   type KoaContextWithOIDC,
   type TokenEndpointGrantContext,
 } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { MasterKey } from '../../common/crypto/master-key';
 import { derivedKey } from '../../common/crypto/secret-box';
+import { TransactionRunner } from '../../common/database/transaction-runner';
 import { DomainError } from '../../common/errors/domain-error';
 import { ROOT_LOGGER } from '../../common/logging/logging.module';
 import { Metrics, OAUTH_GRANTS, type OAuthGrant } from '../../common/metrics/metrics.service';
@@ -75,6 +77,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     private readonly metrics: Metrics,
     private readonly bearerKeys: BearerKeysLink,
     private readonly userHooks: UserLifecycleHooks,
+    private readonly tx: TransactionRunner,
     @Inject(OIDC_STORAGE) private readonly storage: OidcStorage,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
     masterKey: MasterKey,
@@ -90,10 +93,16 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
 
   async onModuleInit(): Promise<void> {
     // A new password, a disabled or a deleted account: its provider sessions, grants and tokens end with
-    // its Arbor sessions, in the same transaction (single sign-out for credential changes).
-    this.userHooks.onCredentialsRevoked((manager, userId) =>
-      this.storage.revokeAccount(manager, String(userId)),
-    );
+    // its Arbor sessions, in the same transaction (single sign-out for credential changes). Once that
+    // commits, the apps of those sessions get a back-channel logout as on a sign-out.
+    this.userHooks.onCredentialsRevoked(async (manager, userId) => {
+      const accountId = String(userId);
+      const sessions = await this.storage.sessionsOf(manager, accountId);
+      await this.storage.revokeAccount(manager, accountId);
+      if (sessions.length > 0) {
+        this.tx.afterCommit(manager, () => void this.backchannelLogout(accountId, sessions));
+      }
+    });
     await this.keys.ensureSigningKey();
     await this.current();
     this.bearerKeys.connect(this);
@@ -466,6 +475,35 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
         instance.Grant.adapter.destroy(grantId),
       ]),
     );
+  }
+
+  /**
+   * The provider's own back-channel logout (the one end_session sends) for every app of these sessions,
+   * with each session's sid. Failures are logged as on a sign-out; they do not undo the revocation.
+   */
+  private async backchannelLogout(accountId: string, sessions: AdapterPayload[]): Promise<void> {
+    const notices = sessions.flatMap((session) =>
+      Object.entries(session.authorizations ?? {}).map(([clientId, { sid }]) => ({ clientId, sid })),
+    );
+    try {
+      const provider = await this.current();
+      await Promise.all(
+        notices.map(async ({ clientId, sid }) => {
+          try {
+            const client = (await provider.Client.find(clientId)) as
+              | (InstanceType<Provider['Client']> & {
+                  backchannelLogout(sub: string, sid: string | undefined): Promise<void>;
+                })
+              | undefined;
+            if (client?.backchannelLogoutUri) await client.backchannelLogout(accountId, sid);
+          } catch (error) {
+            this.logger.warn({ err: error, clientId }, 'back-channel logout failed');
+          }
+        }),
+      );
+    } catch (error) {
+      this.logger.error({ err: error }, 'back-channel logout after revocation failed');
+    }
   }
 
   private observe(instance: Provider): void {

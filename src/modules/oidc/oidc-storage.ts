@@ -14,6 +14,8 @@ export interface OidcStorage {
    * disabled or deleted. Runs inside that change's transaction where the storage is the database.
    */
   revokeAccount(manager: EntityManager, accountId: string): Promise<void>;
+  /** The live provider sessions of one account (to tell their clients before `revokeAccount` ends them). */
+  sessionsOf(manager: EntityManager, accountId: string): Promise<AdapterPayload[]>;
   /** Deletes expired artifacts (Redis expires its own); returns how many went. */
   purgeExpired(): Promise<number>;
   close(): Promise<void>;
@@ -76,6 +78,16 @@ export class DatabaseOidcStorage implements OidcStorage {
 
   async revokeAccount(manager: EntityManager, accountId: string): Promise<void> {
     await manager.getRepository(OidcPayloadEntity).delete({ accountId });
+  }
+
+  async sessionsOf(manager: EntityManager, accountId: string): Promise<AdapterPayload[]> {
+    const rows = await manager
+      .getRepository(OidcPayloadEntity)
+      .find({ where: { model: 'Session', accountId } });
+    const now = this.clock.now().getTime();
+    return rows
+      .filter((row) => !row.expiresAt || row.expiresAt.getTime() > now)
+      .map((row) => JSON.parse(row.payload) as AdapterPayload);
   }
 
   async purgeExpired(): Promise<number> {
@@ -162,6 +174,13 @@ export class RedisOidcStorage implements OidcStorage {
   async revokeAccount(_manager: EntityManager, accountId: string): Promise<void> {
     const keys = await this.redis.lrange(this.accountKey(accountId), 0, -1);
     await this.redis.del(...keys, this.accountKey(accountId));
+  }
+
+  async sessionsOf(_manager: EntityManager, accountId: string): Promise<AdapterPayload[]> {
+    const keys = await this.redis.lrange(this.accountKey(accountId), 0, -1);
+    const sessionKeys = [...new Set(keys)].filter((k) => k.startsWith(`${this.prefix}Session:`));
+    const payloads = await Promise.all(sessionKeys.map((k) => this.redis.hget(k, 'payload')));
+    return payloads.flatMap((p) => (p ? [JSON.parse(p) as AdapterPayload] : []));
   }
 
   private accountKey(accountId: string): string {
