@@ -15,7 +15,12 @@ import { SiteSettingEntity } from '../modules/settings/entities/site-setting.ent
 import { CaptchaEntity } from '../modules/lifecycle/entities/captcha.entity';
 import { InvitationEntity } from '../modules/lifecycle/entities/invitation.entity';
 import { VerificationEntity } from '../modules/lifecycle/entities/verification.entity';
-import { AuditActorEntity, AuditEntryEntity } from '../modules/audit/entities/audit-entry.entity';
+import {
+  AuditActorEntity,
+  AuditSummaryGramEntity,
+  AuditEntryEntity,
+  AuditSummaryGramEntity,
+} from '../modules/audit/entities/audit-entry.entity';
 import { AdminScope1764050000000 } from './migrations/1764050000000-admin-scope';
 import { Jobs1764200000000 } from './migrations/1764200000000-jobs';
 import { DingTalk1764250000000 } from './migrations/1764250000000-dingtalk';
@@ -43,6 +48,7 @@ import { SigningKeyEntity } from '../modules/oidc/entities/signing-key.entity';
 import { Oidc1764310000000 } from './migrations/1764310000000-oidc';
 import { OidcAccounts1764320000000 } from './migrations/1764320000000-oidc-accounts';
 import { BackchannelLogout1764500000000 } from './migrations/1764500000000-backchannel-logout';
+import { AuditSummaryGrams1764600000000 } from './migrations/1764600000000-audit-summary-grams';
 
 export const ENTITIES = [
   UserEntity,
@@ -90,6 +96,7 @@ export const MIGRATIONS = [
   OidcAccounts1764320000000,
   Lifecycle1764400000000,
   BackchannelLogout1764500000000,
+  AuditSummaryGrams1764600000000,
 ];
 
 /** One definition for the app, the CLI and the tests: SQLite by default, MySQL/MariaDB via DATABASE_URL. */

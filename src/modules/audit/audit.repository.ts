@@ -6,6 +6,7 @@ import type { AdminScope, SqlCondition } from '../../common/guards/admin-scope';
 import type { PageRequest } from '../../common/pagination/pagination';
 import type { AuditFilter } from './audit-query';
 import { AuditActorEntity, AuditEntryEntity } from './entities/audit-entry.entity';
+import { searchGrams, summaryGrams } from './summary-grams';
 
 export type AuditRow = Omit<AuditEntryEntity, 'id'>;
 
@@ -22,6 +23,8 @@ const INSERT_CHUNK = 1000;
 const INSERT_COLUMNS =
   'uuid, created_at, subject, summary, actor_user_id, actor_username, actor_name, target_user_id, ' +
   'target_node_id, target_app_id, ip, user_agent, os, browser, method, path, body, request_id';
+/** Bigram rows per INSERT (two parameters each). */
+const GRAM_CHUNK = 5000;
 const INSERT_ROW = `(${INSERT_COLUMNS.split(',')
   .map(() => '?')
   .join(', ')})`;
@@ -82,6 +85,28 @@ export class AuditRepository {
         `INSERT INTO audit_log (${INSERT_COLUMNS}) VALUES ${chunk.map(() => INSERT_ROW).join(', ')}`,
         params,
       );
+      await this.insertGrams(manager, chunk);
+    }
+  }
+
+  /** The new entries' summary bigrams; their ids are read back by uuid (multi-row ids need not be consecutive). */
+  private async insertGrams(manager: EntityManager, rows: AuditRow[]): Promise<void> {
+    const written = await manager.query<{ id: number | string; uuid: string }[]>(
+      `SELECT id, uuid FROM audit_log WHERE uuid IN (${rows.map(() => '?').join(', ')})`,
+      rows.map((r) => r.uuid),
+    );
+    const idOf = new Map(written.map((w) => [w.uuid, Number(w.id)]));
+    const pairs: number[] = [];
+    for (const row of rows) {
+      const id = idOf.get(row.uuid) as number;
+      for (const gram of summaryGrams(row.summary)) pairs.push(id, gram);
+    }
+    for (let start = 0; start < pairs.length; start += GRAM_CHUNK * 2) {
+      const chunk = pairs.slice(start, start + GRAM_CHUNK * 2);
+      await manager.query(
+        `INSERT INTO audit_log_grams (log_id, gram) VALUES ${Array.from({ length: chunk.length / 2 }, () => '(?, ?)').join(', ')}`,
+        chunk,
+      );
     }
   }
 
@@ -110,9 +135,13 @@ export class AuditRepository {
   ): Promise<{ rows: StoredEntry[]; count: number; capped: boolean }> {
     const where = await this.where(filter, scope);
     if (!where) return { rows: [], count: 0, capped: false };
-    // A contains-search has no index to seek: one pass over the narrow summary index collects the
-    // matches, which give both the count and, sorted here, the page.
-    if (filter.summary) return this.pageOfMatches(where, page);
+    // A summary search seeks the entries holding all the needle's bigrams; the LIKE in `where` then
+    // keeps the true matches. More than the cap are common enough to read newest first instead.
+    const grams = filter.summary ? searchGrams(filter.summary) : [];
+    if (grams.length > 0) {
+      const found = await this.pageOfMatches(where, page, gramJoin(grams));
+      return found.capped ? { ...found, rows: await this.newestFirst(where, page) } : found;
+    }
     const [{ n }] = await this.dataSource.query<{ n: number | string }[]>(
       `SELECT COUNT(*) AS n FROM (SELECT 1 FROM audit_log e WHERE ${where.sql} LIMIT ?) m`,
       [...where.params, COUNT_CAP + 1],
@@ -121,12 +150,16 @@ export class AuditRepository {
     const count = Math.min(Number(n), COUNT_CAP);
     if (count === 0 || page.offset >= count) return { rows: [], count, capped };
     if (count <= SPARSE_MATCHES) return this.pageOfMatches(where, page);
-    // Late row lookup: the page's ids come from the index alone, then only those rows are read.
+    return { rows: await this.newestFirst(where, page), count, capped };
+  }
+
+  /** Late row lookup: the page's ids come from the index alone, then only those rows are read. */
+  private async newestFirst(where: Where, page: PageRequest): Promise<StoredEntry[]> {
     const found = await this.dataSource.query<{ id: number | string }[]>(
       `SELECT e.id FROM audit_log e WHERE ${where.sql} ORDER BY e.created_at DESC, e.id DESC LIMIT ? OFFSET ?`,
       [...where.params, page.pageSize, page.offset],
     );
-    return { rows: await this.rowsByIds(found.map((r) => Number(r.id))), count, capped };
+    return this.rowsByIds(found.map((r) => Number(r.id)));
   }
 
   /**
@@ -137,10 +170,11 @@ export class AuditRepository {
   private async pageOfMatches(
     where: Where,
     page: PageRequest,
+    from: Where = { sql: 'audit_log e', params: [] },
   ): Promise<{ rows: StoredEntry[]; count: number; capped: boolean }> {
     const matches = await this.dataSource.query<{ id: number | string; created_at: unknown }[]>(
-      `SELECT e.id, e.created_at FROM audit_log e WHERE ${where.sql} LIMIT ?`,
-      [...where.params, COUNT_CAP + 1],
+      `SELECT e.id, e.created_at FROM ${from.sql} WHERE ${where.sql} LIMIT ?`,
+      [...from.params, ...where.params, COUNT_CAP + 1],
     );
     const capped = matches.length > COUNT_CAP;
     const count = Math.min(matches.length, COUNT_CAP);
@@ -211,8 +245,13 @@ export class AuditRepository {
           [before, PURGE_BATCH],
         );
         if (ids.length === 0) return 0;
+        const list = ids.map(() => '?').join(', ');
         await manager.query(
-          `DELETE FROM audit_log WHERE id IN (${ids.map(() => '?').join(', ')})`,
+          `DELETE FROM audit_log_grams WHERE log_id IN (${list})`,
+          ids.map((r) => r.id),
+        );
+        await manager.query(
+          `DELETE FROM audit_log WHERE id IN (${list})`,
           ids.map((r) => r.id),
         );
         return ids.length;
@@ -266,6 +305,22 @@ export class AuditRepository {
     );
     return rows.length > MAX_ACTOR_MATCHES ? null : rows;
   }
+}
+
+/**
+ * The entries holding every one of `grams` (the first drives; each other is a primary-key probe),
+ * joined to the log as `e`. Inner joins leave the order to the optimizer, which estimates each gram's
+ * range by index dives and starts from the rarest.
+ */
+function gramJoin(grams: number[]): Where {
+  const probes = grams
+    .slice(1)
+    .map((_, i) => ` JOIN audit_log_grams g${i + 1} ON g${i + 1}.log_id = g0.log_id AND g${i + 1}.gram = ?`)
+    .join('');
+  return {
+    sql: `audit_log_grams g0${probes} JOIN audit_log e ON e.id = g0.log_id AND g0.gram = ?`,
+    params: [...grams.slice(1), grams[0]],
+  };
 }
 
 /**

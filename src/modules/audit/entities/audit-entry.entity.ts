@@ -1,10 +1,9 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 
 /** One audit log entry: who did what to which user, node or app, from where. Never updated. */
 @Entity('audit_log')
 @Index('ix_audit_log_subject_created', ['subject', 'createdAt'])
 @Index('ix_audit_log_actor_created', ['actorUsername', 'actorName', 'subject', 'createdAt'])
-@Index('ix_audit_log_summary_created', ['summary', 'createdAt'])
 export class AuditEntryEntity {
   @PrimaryGeneratedColumn()
   id!: number;
@@ -83,4 +82,20 @@ export class AuditActorEntity {
 
   @Column({ type: 'varchar', length: 255 })
   name!: string;
+}
+
+/**
+ * The summary search index (see summary-grams.ts): one row per entry and distinct bigram of its
+ * summary. Keyed by entry first, so writing appends and purging deletes a key range; searches seek
+ * the `(gram, log_id)` index.
+ */
+@Entity('audit_log_grams')
+@Index('ix_audit_log_grams_gram', ['gram', 'logId'])
+export class AuditSummaryGramEntity {
+  @PrimaryColumn({ name: 'log_id', type: 'integer' })
+  logId!: number;
+
+  /** Two UTF-16 code units as `first * 65536 + second`. */
+  @PrimaryColumn({ type: 'bigint' })
+  gram!: string;
 }
