@@ -17,7 +17,6 @@ import { InvitationEntity } from '../modules/lifecycle/entities/invitation.entit
 import { VerificationEntity } from '../modules/lifecycle/entities/verification.entity';
 import {
   AuditActorEntity,
-  AuditSummaryGramEntity,
   AuditEntryEntity,
   AuditSummaryGramEntity,
 } from '../modules/audit/entities/audit-entry.entity';
@@ -70,6 +69,7 @@ export const ENTITIES = [
   PermNodeStatusEntity,
   AuditEntryEntity,
   AuditActorEntity,
+  AuditSummaryGramEntity,
   TaskEntity,
   JobLeaseEntity,
   JobScheduleEntity,
