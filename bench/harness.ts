@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection } from 'mysql2/promise';
-import { startMariaDb, stopService } from '../test/harness/services';
+import { startMariaDb, startRedis, stopService } from '../test/harness/services';
 
 /**
  * What every scenario needs: a freshly built server on its own SQLite file (or a MariaDB database),
@@ -83,6 +83,8 @@ function isRunning(child: ChildProcess): boolean {
 export interface BenchServerOptions {
   /** Serve this MySQL/MariaDB database (migrated beforehand, see runBuiltCli) instead of the SQLite file. */
   databaseUrl?: string;
+  /** Keep the provider's state (and the queues) in this Redis instead of the database. */
+  redisUrl?: string;
   /** Receives each line the server writes to stdout (its JSON log) instead of the bench's stderr. */
   onStdoutLine?: (line: string) => void;
 }
@@ -142,6 +144,7 @@ export class BenchServer {
     delete env.DATABASE_URL;
     delete env.REDIS_URL;
     if (this.options.databaseUrl !== undefined) env.DATABASE_URL = this.options.databaseUrl;
+    if (this.options.redisUrl !== undefined) env.REDIS_URL = this.options.redisUrl;
     // cwd is the temp dir so the server's dotenv does not pick up the repository's .env.
     // BENCH_NODE_ARGS passes flags to the server's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -267,6 +270,12 @@ export async function startBenchMariaDb(
     throw error;
   }
   return { serverUrl: service.url, url: `${service.url}/${database}`, database, stop };
+}
+
+/** A throwaway redis-server (the test harness's startRedis) on a loopback port, stopped by `stop()` or at exit. */
+export async function startBenchRedis(): Promise<{ url: string; stop: () => void }> {
+  const service = await startRedis();
+  return { url: service.url, stop: cleanupOnExit(() => stopService(service)) };
 }
 
 export async function postJson(

@@ -2,6 +2,7 @@ import * as audit from './audit';
 import * as csv from './csv';
 import * as dingsync from './dingsync';
 import * as login from './login';
+import * as oauth from './oauth';
 import * as org from './org';
 import * as perm from './perm';
 
@@ -11,7 +12,7 @@ interface Scenario {
 }
 
 /** `npm run bench -- <scenario>`: each scenario measures Arbor beside its baseline in the same run. */
-const SCENARIOS: Record<string, Scenario> = { audit, csv, dingsync, login, org, perm };
+const SCENARIOS: Record<string, Scenario> = { audit, csv, dingsync, login, oauth, org, perm };
 
 function usage(): never {
   console.error(`Usage: npm run bench -- <scenario>\nScenarios: ${Object.keys(SCENARIOS).join(', ')}`);
