@@ -125,11 +125,7 @@ export class AuthService implements OnModuleInit {
       throw AuthErrors.throttled(Math.max(1, Math.ceil(ipHit.retryAfterMs / 1000)));
     }
 
-    const user = await this.users.findLoginCandidate(identifier.kind, identifier.value);
-    // Unknown identifiers are throttled like accounts, so lockouts do not reveal which accounts exist.
-    const subjectKey = user
-      ? accountKey(user.id)
-      : `i:${sha256Hex(`${identifier.kind}:${identifier.value}`)}`;
+    const { user, subjectKey } = await this.subjectOf(identifier);
     await this.extensions.check(dto, () => this.throttle.failuresOf(subjectKey));
     const ticket = await this.throttle.reserve(subjectKey);
     if (!ticket.allowed) {
@@ -147,6 +143,27 @@ export class AuthService implements OnModuleInit {
       this.metrics.login('failure');
       throw AuthErrors.badCredentials();
     }
+    return { user, subjectKey };
+  }
+
+  /**
+   * Whether the next password login with this identifier must carry the captcha (the hosted login page
+   * shows it then). Unknown identifiers answer as accounts do.
+   */
+  async challengeRequired(dto: LoginDto): Promise<boolean> {
+    const identifier = pickIdentifier(dto);
+    if (!identifier) return false;
+    const { subjectKey } = await this.subjectOf(identifier);
+    return this.extensions.challengeRequired(() => this.throttle.failuresOf(subjectKey));
+  }
+
+  /** The account behind an identifier and the key its failures count under. */
+  private async subjectOf(identifier: Identifier): Promise<{ user: UserEntity | null; subjectKey: string }> {
+    const user = await this.users.findLoginCandidate(identifier.kind, identifier.value);
+    // Unknown identifiers are throttled like accounts, so lockouts do not reveal which accounts exist.
+    const subjectKey = user
+      ? accountKey(user.id)
+      : `i:${sha256Hex(`${identifier.kind}:${identifier.value}`)}`;
     return { user, subjectKey };
   }
 

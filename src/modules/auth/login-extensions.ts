@@ -2,8 +2,13 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { LoginDto } from './dto/login.dto';
 
-/** Checks a login request before its password is tried (an image captcha after failed logins). */
-export type LoginChallenge = (dto: LoginDto, consecutiveFailures: () => Promise<number>) => Promise<void>;
+/** What a login request must carry before its password is tried (an image captcha after failed logins). */
+export interface LoginChallenge {
+  /** Whether the next attempt on a subject with these consecutive failures must carry it. */
+  required(consecutiveFailures: () => Promise<number>): Promise<boolean>;
+  /** Throws the answer to give when the request does not carry it. */
+  verify(dto: LoginDto): Promise<void>;
+}
 
 /** Proves `{mobile, sms_token}` inside the sign-in transaction: the user id, or an error to answer. */
 export type SmsTokenVerifier = (manager: EntityManager, mobile: string, smsToken: string) => Promise<number>;
@@ -14,7 +19,10 @@ export type SmsTokenVerifier = (manager: EntityManager, mobile: string, smsToken
  */
 @Injectable()
 export class LoginExtensions {
-  private challenge: LoginChallenge = () => Promise.resolve();
+  private challenge: LoginChallenge = {
+    required: () => Promise.resolve(false),
+    verify: () => Promise.resolve(),
+  };
   private smsVerifier: SmsTokenVerifier | null = null;
 
   useChallenge(challenge: LoginChallenge): void {
@@ -25,8 +33,12 @@ export class LoginExtensions {
     this.smsVerifier = verifier;
   }
 
-  check(dto: LoginDto, consecutiveFailures: () => Promise<number>): Promise<void> {
-    return this.challenge(dto, consecutiveFailures);
+  async check(dto: LoginDto, consecutiveFailures: () => Promise<number>): Promise<void> {
+    if (await this.challenge.required(consecutiveFailures)) await this.challenge.verify(dto);
+  }
+
+  challengeRequired(consecutiveFailures: () => Promise<number>): Promise<boolean> {
+    return this.challenge.required(consecutiveFailures);
   }
 
   smsTokenVerifier(): SmsTokenVerifier | null {

@@ -41,6 +41,6 @@ import { VerificationService } from './verification.service';
     PurgeExpiredProcessor,
   ],
   // The hosted pages (web room) run these flows through the same services.
-  exports: [LifecycleService, VerificationService],
+  exports: [LifecycleService, VerificationService, CaptchaService],
 })
 export class LifecycleModule {}

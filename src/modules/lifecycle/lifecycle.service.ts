@@ -57,9 +57,12 @@ export class LifecycleService implements OnModuleInit {
       if (row.userId === null) throw LifecycleErrors.invalid('sms_token');
       return row.userId;
     });
-    this.loginExtensions.useChallenge(async (dto, failures) => {
-      const { login_failures: after } = await this.settings.section('captcha');
-      if (after > 0 && (await failures()) >= after) await this.captcha.consume(dto.captcha_key, dto.captcha);
+    this.loginExtensions.useChallenge({
+      required: async (failures) => {
+        const { login_failures: after } = await this.settings.section('captcha');
+        return after > 0 && (await failures()) >= after;
+      },
+      verify: (dto) => this.captcha.consume(dto.captcha_key, dto.captcha),
     });
   }
 

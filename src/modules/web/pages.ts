@@ -25,7 +25,7 @@ main{max-width:420px;margin:48px auto;padding:32px;background:#fff;border-radius
 main.wide{max-width:880px}
 h1{font-size:1.4em;margin:0 0 16px}
 label{display:block;margin:12px 0 4px;font-size:.9em;color:#555}
-input[type=text],input[type=password],input[type=email]{width:100%;padding:10px;border:1px solid #ccd0d5;border-radius:6px;font-size:1em}
+input[type=text],input[type=password],input[type=email],input[type=tel]{width:100%;padding:10px;border:1px solid #ccd0d5;border-radius:6px;font-size:1em}
 button{margin-top:16px;padding:10px 16px;border:0;border-radius:6px;background:var(--brand);color:#fff;font-size:1em;cursor:pointer}
 button.secondary{background:#e4e6eb;color:#1c1e21}
 .actions{display:flex;gap:8px}
@@ -36,6 +36,8 @@ ul.apps{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto
 ul.apps li{border:1px solid #e3e5e8;border-radius:8px;padding:16px}
 ul.apps img{height:40px}
 ul.apps .remark{color:#666;font-size:.9em}
+img.captcha{display:block;height:40px;margin:4px 0}
+h2{font-size:1.1em;margin:24px 0 8px}
 footer{text-align:center;color:#888;font-size:.85em;margin:24px}
 footer a{color:inherit}
 `;
@@ -81,17 +83,55 @@ export function csrfField(ctx: PageContext): SafeHtml {
   return html`<input type="hidden" name="csrf" value="${ctx.csrfToken}" />`;
 }
 
-export function loginPage(
-  ctx: PageContext,
-  form: { action: string; appName?: string; username?: string; error?: string },
-): string {
+/** An image captcha to answer in a form: its key travels hidden, its picture is served by the API. */
+export interface CaptchaChallenge {
+  key: string;
+  image: string;
+}
+
+function captchaFields(ctx: PageContext, id: string, captcha: CaptchaChallenge | undefined): SafeHtml | '' {
+  if (!captcha) return '';
   const t = translator(ctx.language);
+  return html`<input type="hidden" name="captcha_key" value="${captcha.key}" />
+    <label for="${id}">${t('captcha')}</label><img class="captcha" src="${captcha.image}" alt="" /><input
+      type="text"
+      id="${id}"
+      name="captcha"
+      autocomplete="off"
+      required
+    />`;
+}
+
+/** What the sign-in page shows: the password form, and the mobile + SMS code forms when SMS is on. */
+export interface LoginView {
+  action: string;
+  appName?: string;
+  username?: string;
+  error?: string;
+  notice?: string;
+  /** Shown in the password form once the identifier's failures reach the configured number. */
+  captcha?: CaptchaChallenge;
+  sms?: {
+    sendAction: string;
+    loginAction: string;
+    mobile?: string;
+    /** A code went out: ask for it. */
+    sent?: boolean;
+    /** Sending a code needs a captcha (site setting). */
+    captcha?: CaptchaChallenge;
+  };
+}
+
+export function loginPage(ctx: PageContext, form: LoginView): string {
+  const t = translator(ctx.language);
+  const sms = form.sms;
   return layout(
     ctx,
     'title_login',
     html`${form.appName ? html`<p>${t('sign_in_to', { app: form.appName })}</p>` : ''}
+      ${form.notice ? html`<p class="notice" role="status">${form.notice}</p>` : ''}
       ${form.error ? html`<p class="error" role="alert">${form.error}</p>` : ''}
-      <form method="post" action="${form.action}">
+      <form method="post" action="${form.action}" id="password-login">
         ${csrfField(ctx)} <label for="username">${t('username')}</label
         ><input
           type="text"
@@ -104,8 +144,46 @@ export function loginPage(
         />
         <label for="password">${t('password')}</label
         ><input type="password" id="password" name="password" autocomplete="current-password" required />
-        <button type="submit">${t('sign_in')}</button>
+        ${captchaFields(ctx, 'captcha', form.captcha)}
+        <button type="submit" id="sign-in">${t('sign_in')}</button>
       </form>
+      ${
+        sms
+          ? html`<h2>${t('sms_login')}</h2>
+              <form method="post" action="${sms.sendAction}" id="sms-send">
+                ${csrfField(ctx)} <label for="sms-mobile">${t('mobile_number')}</label
+                ><input
+                  type="tel"
+                  id="sms-mobile"
+                  name="mobile"
+                  value="${sms.mobile ?? ''}"
+                  autocomplete="tel"
+                  required
+                />
+                ${captchaFields(ctx, 'sms-captcha', sms.captcha)}
+                <button type="submit" class="secondary" id="send-code">
+                  ${t(sms.sent ? 'send_again' : 'send_code')}
+                </button>
+              </form>
+              ${
+                sms.sent
+                  ? html`<form method="post" action="${sms.loginAction}" id="sms-login">
+                      ${csrfField(ctx)}<input type="hidden" name="mobile" value="${sms.mobile ?? ''}" />
+                      <label for="sms-code">${t('code')}</label
+                      ><input
+                        type="text"
+                        id="sms-code"
+                        name="code"
+                        inputmode="numeric"
+                        autocomplete="one-time-code"
+                        required
+                      />
+                      <button type="submit" id="sms-sign-in">${t('sign_in')}</button>
+                    </form>`
+                  : ''
+              }`
+          : ''
+      }
       <p><a href="/reset-password/" id="forgot-password">${t('forgot_password')}</a></p>`,
   );
 }

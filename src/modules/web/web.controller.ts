@@ -7,6 +7,11 @@ import type { Principal } from '../../common/guards/principal';
 import type { UserEntity } from '../accounts/entities/user.entity';
 import { UsersService } from '../accounts/users.service';
 import { AuthService } from '../auth/auth.service';
+import type { LoginDto, UserWithPermWithTokenDto } from '../auth/dto/login.dto';
+import { CaptchaService } from '../lifecycle/captcha.service';
+import { VerificationService } from '../lifecycle/verification.service';
+import { MOBILE_PATTERN } from '../lifecycle/verification-rules';
+import { SettingsService } from '../settings/settings.service';
 import { SESSION_COOKIE } from '../auth/token.strategy';
 import { type InteractionView, OidcInteractionsService } from '../oidc/oidc-interactions.service';
 import { accessPermUid } from '../permissions/apps.service';
@@ -15,10 +20,12 @@ import { BrandingService } from './branding.service';
 import { safeNext } from './csrf';
 import { LANGUAGES, type Language, type MessageKey, translator } from './i18n';
 import {
+  type CaptchaChallenge,
   consentPage,
   deniedPage,
   errorPage,
   loginPage,
+  type LoginView,
   profilePage,
   stylesheet,
   STYLESHEET_PATH,
@@ -28,6 +35,16 @@ import {
 import { WebPagesService } from './web-pages.service';
 
 type Form = Record<string, unknown>;
+
+/** Where a sign-in page's forms post: standalone (`/login/?next=`) or inside an OAuth interaction. */
+interface LoginTarget {
+  action: string;
+  smsSend: string;
+  smsLogin: string;
+  appName?: string;
+  /** The app's redirect URIs, which the form's answer may end at (CSP form-action). */
+  formTargets: string[];
+}
 const field = (body: unknown, name: string): string => {
   const value = (body as Form | undefined)?.[name];
   return typeof value === 'string' ? value : '';
@@ -51,6 +68,9 @@ export class WebController {
     private readonly interactions: OidcInteractionsService,
     private readonly checks: PermChecksService,
     private readonly branding: BrandingService,
+    private readonly verification: VerificationService,
+    private readonly captchas: CaptchaService,
+    private readonly settings: SettingsService,
   ) {}
 
   @Get(STYLESHEET_PATH.slice(1))
@@ -88,16 +108,28 @@ export class WebController {
       res.redirect(303, target);
       return;
     }
-    const ctx = await this.pages.context(req, res);
-    this.pages.send(res, 200, loginPage(ctx, { action: `/login/?next=${encodeURIComponent(target)}` }));
+    await this.renderLogin(req, res, 200, this.standalone(target), {});
   }
 
   @Post('login')
   @HttpCode(200)
   async login(@Query('next') next: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     const target = safeNext(next);
-    const action = `/login/?next=${encodeURIComponent(target)}`;
-    if (!(await this.signIn(req, res, action))) return;
+    if (!(await this.passwordSignIn(req, res, this.standalone(target)))) return;
+    res.redirect(303, target);
+  }
+
+  @Post('login/sms/send')
+  @HttpCode(200)
+  async loginSmsSend(@Query('next') next: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.sendLoginCode(req, res, this.standalone(safeNext(next)));
+  }
+
+  @Post('login/sms')
+  @HttpCode(200)
+  async loginSms(@Query('next') next: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const target = safeNext(next);
+    if (!(await this.smsSignIn(req, res, this.standalone(target)))) return;
     res.redirect(303, target);
   }
 
@@ -116,13 +148,7 @@ export class WebController {
     if (view.prompt === 'login') {
       // Already signed in to Arbor in this browser: single sign-on, no form.
       if (session) return this.interactions.finishLogin(req, res, session.user.id);
-      const ctx = await this.pages.context(req, res);
-      this.pages.send(
-        res,
-        200,
-        loginPage(ctx, { action: `/interaction/${view.uid}/login`, appName: view.client.name }),
-        view.client.redirectUris,
-      );
+      await this.renderLogin(req, res, 200, this.inInteraction(view), {});
       return;
     }
     if (!session || String(session.user.id) !== view.accountId) return this.expired(req, res);
@@ -142,7 +168,24 @@ export class WebController {
   async interactionLogin(@Req() req: Request, @Res() res: Response): Promise<void> {
     const view = await this.interactions.details(req, res);
     if (!view || view.prompt !== 'login') return this.expired(req, res);
-    const user = await this.signIn(req, res, `/interaction/${view.uid}/login`, view);
+    const user = await this.passwordSignIn(req, res, this.inInteraction(view));
+    if (user) await this.interactions.finishLogin(req, res, user.id);
+  }
+
+  @Post('interaction/:uid/sms/send')
+  @HttpCode(200)
+  async interactionSmsSend(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const view = await this.interactions.details(req, res);
+    if (!view || view.prompt !== 'login') return this.expired(req, res);
+    await this.sendLoginCode(req, res, this.inInteraction(view));
+  }
+
+  @Post('interaction/:uid/sms')
+  @HttpCode(200)
+  async interactionSms(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const view = await this.interactions.details(req, res);
+    if (!view || view.prompt !== 'login') return this.expired(req, res);
+    const user = await this.smsSignIn(req, res, this.inInteraction(view));
     if (user) await this.interactions.finishLogin(req, res, user.id);
   }
 
@@ -224,57 +267,206 @@ export class WebController {
     return key ? this.auth.session(key) : null;
   }
 
-  /**
-   * Checks the form's CSRF token, then signs in through the login service (per-IP limit, throttle,
-   * lockout and audit as on the API), setting the session cookie. On failure, answers with the form
-   * again and a message, and returns null.
-   */
-  private async signIn(
+  private standalone(target: string): LoginTarget {
+    const next = `?next=${encodeURIComponent(target)}`;
+    return {
+      action: `/login/${next}`,
+      smsSend: `/login/sms/send/${next}`,
+      smsLogin: `/login/sms/${next}`,
+      formTargets: [],
+    };
+  }
+
+  private inInteraction(view: InteractionView): LoginTarget {
+    const base = `/interaction/${view.uid}`;
+    return {
+      action: `${base}/login`,
+      smsSend: `${base}/sms/send`,
+      smsLogin: `${base}/sms`,
+      appName: view.client.name,
+      formTargets: view.client.redirectUris,
+    };
+  }
+
+  /** The sign-in page: the SMS forms while SMS codes are on, a captcha wherever the site's rules ask for one. */
+  private async renderLogin(
     req: Request,
     res: Response,
-    action: string,
-    view?: InteractionView,
-  ): Promise<UserEntity | null> {
+    status: number,
+    target: LoginTarget,
+    state: Omit<LoginView, 'action' | 'appName' | 'sms'> & {
+      mobile?: string;
+      sent?: boolean;
+      passwordCaptcha?: boolean;
+    },
+  ): Promise<null> {
+    const { sms: smsCaptcha } = await this.settings.section('captcha');
+    const smsOn = (await this.settings.accountSupport()).support_mobile;
+    const view: LoginView = {
+      action: target.action,
+      appName: target.appName,
+      username: state.username,
+      error: state.error,
+      notice: state.notice,
+      captcha: state.passwordCaptcha ? await this.newCaptcha() : undefined,
+      sms: smsOn
+        ? {
+            sendAction: target.smsSend,
+            loginAction: target.smsLogin,
+            mobile: state.mobile,
+            sent: state.sent,
+            captcha: smsCaptcha ? await this.newCaptcha() : undefined,
+          }
+        : undefined,
+    };
+    const ctx = await this.pages.context(req, res);
+    this.pages.send(res, status, loginPage(ctx, view), target.formTargets);
+    return null;
+  }
+
+  private async newCaptcha(): Promise<CaptchaChallenge> {
+    const made = await this.captchas.create('/siteapi/oneid');
+    return { key: made.captcha_key, image: made.captcha_img };
+  }
+
+  /**
+   * Username, e-mail or mobile with a password, through the login service (per-IP limit, throttle,
+   * lockout, captcha rule and audit as on the API). On failure, answers with the form again, with the
+   * captcha once the identifier's failures reach the configured number, and returns null.
+   */
+  private async passwordSignIn(req: Request, res: Response, target: LoginTarget): Promise<UserEntity | null> {
     const t = translator(this.pages.language(req));
     const username = field(req.body, 'username').trim();
-    const again = async (status: number, message: string, headers: Record<string, string> = {}) => {
-      const ctx = await this.pages.context(req, res);
-      res.set(headers);
-      this.pages.send(
-        res,
-        status,
-        loginPage(ctx, { action, appName: view?.client.name, username, error: message }),
-        view?.client.redirectUris,
-      );
-      return null;
+    if (!this.pages.csrfValid(req))
+      return this.renderLogin(req, res, 403, target, { username, error: t('csrf') });
+    const dto: LoginDto = {
+      ...(await this.identifier(username)),
+      password: field(req.body, 'password'),
+      captcha_key: field(req.body, 'captcha_key') || undefined,
+      captcha: field(req.body, 'captcha') || undefined,
     };
-    if (!this.pages.csrfValid(req)) return again(403, t('csrf'));
     try {
-      const { body, expiresAt } = await this.auth.login(
-        { username, password: field(req.body, 'password') },
-        { ip: req.ip ?? '', userAgent: req.get('user-agent') ?? '' },
-      );
-      res.cookie(SESSION_COOKIE, body.token, {
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: req.secure,
-        path: '/',
-        expires: expiresAt,
-      });
-      return (await this.users.findLiveById(body.user_id)) ?? null;
+      return await this.startSession(req, res, await this.auth.login(dto, this.client(req)));
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      const seconds = error.headers['Retry-After'] ?? '';
-      const messages: Record<string, [number, MessageKey]> = {
-        'auth.bad_credentials': [401, 'bad_credentials'],
-        'auth.missing_credentials': [400, 'missing_credentials'],
-        'auth.account_disabled': [403, 'disabled'],
-        'auth.locked': [429, 'locked'],
-        'common.throttled': [429, 'throttled'],
-      };
-      const [status, key] = messages[error.code] ?? [400, 'bad_credentials'];
-      return again(status, t(key, { seconds }), seconds ? { 'Retry-After': seconds } : {});
+      const { status, message, seconds } = this.describeLoginError(error, t);
+      if (seconds) res.set('Retry-After', seconds);
+      const passwordCaptcha = await this.auth.challengeRequired(dto);
+      return this.renderLogin(req, res, status, target, { username, error: message, passwordCaptcha });
     }
+  }
+
+  /** Sends a login code to a mobile (the lifecycle service: cooldown, hourly caps, captcha rule). */
+  private async sendLoginCode(req: Request, res: Response, target: LoginTarget): Promise<void> {
+    const t = translator(this.pages.language(req));
+    const mobile = field(req.body, 'mobile').trim();
+    if (!this.pages.csrfValid(req)) {
+      await this.renderLogin(req, res, 403, target, { mobile, error: t('csrf') });
+      return;
+    }
+    try {
+      await this.verification.sendSms(
+        'login',
+        { mobile, captcha_key: field(req.body, 'captcha_key'), captcha: field(req.body, 'captcha') },
+        { ip: req.ip ?? '' },
+      );
+      await this.renderLogin(req, res, 200, target, { mobile, sent: true, notice: t('code_sent') });
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      const { status, message, seconds } = this.describeLoginError(error, t);
+      if (seconds) res.set('Retry-After', seconds);
+      await this.renderLogin(req, res, status, target, { mobile, error: message });
+    }
+  }
+
+  /** Mobile + SMS code: the code becomes a login sms_token, which the login service spends. */
+  private async smsSignIn(req: Request, res: Response, target: LoginTarget): Promise<UserEntity | null> {
+    const t = translator(this.pages.language(req));
+    const mobile = field(req.body, 'mobile').trim();
+    if (!this.pages.csrfValid(req)) {
+      return this.renderLogin(req, res, 403, target, { mobile, sent: true, error: t('csrf') });
+    }
+    try {
+      const { sms_token } = await this.verification.exchangeSmsCode(
+        'login',
+        mobile,
+        field(req.body, 'code').trim(),
+        { ip: req.ip ?? '' },
+      );
+      return await this.startSession(
+        req,
+        res,
+        await this.auth.login({ mobile, sms_token }, this.client(req)),
+      );
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      const { status, message, seconds } = this.describeLoginError(error, t);
+      if (seconds) res.set('Retry-After', seconds);
+      return this.renderLogin(req, res, status, target, { mobile, sent: true, error: message });
+    }
+  }
+
+  /** Sets the session cookie of a successful sign-in and returns its user. */
+  private async startSession(
+    req: Request,
+    res: Response,
+    signedIn: { body: UserWithPermWithTokenDto; expiresAt: Date },
+  ): Promise<UserEntity | null> {
+    res.cookie(SESSION_COOKIE, signedIn.body.token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: req.secure,
+      path: '/',
+      expires: signedIn.expiresAt,
+    });
+    return (await this.users.findLiveById(signedIn.body.user_id)) ?? null;
+  }
+
+  /**
+   * One field for username, e-mail or mobile, as the label says: an `@` is an e-mail; a mobile number is
+   * a mobile unless an account has it as its username.
+   */
+  private async identifier(value: string): Promise<Pick<LoginDto, 'username' | 'private_email' | 'mobile'>> {
+    if (value.includes('@')) return { private_email: value };
+    if (
+      MOBILE_PATTERN.test(value) &&
+      !(await this.users.findLoginCandidate('username', value.toLowerCase()))
+    ) {
+      return { mobile: value };
+    }
+    return { username: value };
+  }
+
+  private client(req: Request): { ip: string; userAgent: string } {
+    return { ip: req.ip ?? '', userAgent: req.get('user-agent') ?? '' };
+  }
+
+  private describeLoginError(
+    error: DomainError,
+    t: ReturnType<typeof translator>,
+  ): { status: number; message: string; seconds: string } {
+    const seconds = error.headers['Retry-After'] ?? '';
+    const messages: Record<string, [number, MessageKey]> = {
+      'auth.bad_credentials': [401, 'bad_credentials'],
+      'auth.missing_credentials': [400, 'missing_credentials'],
+      'auth.account_disabled': [403, 'disabled'],
+      'auth.locked': [429, 'locked'],
+      'common.throttled': [429, 'throttled'],
+      'lifecycle.captcha_invalid': [400, 'captcha_invalid'],
+      'lifecycle.mobile_required': [400, 'mobile_invalid'],
+      'lifecycle.mobile_invalid': [400, 'mobile_invalid'],
+      'lifecycle.mobile_unsupported': [400, 'sms_unavailable'],
+      'lifecycle.code_required': [400, 'code_required'],
+      'lifecycle.code_invalid': [400, 'code_invalid'],
+      'lifecycle.code_expired': [400, 'code_expired'],
+      'lifecycle.code_attempts': [400, 'code_attempts'],
+      // A right code for a number no account holds, or held by an account since removed.
+      'lifecycle.sms_token_invalid': [400, 'code_invalid'],
+      'lifecycle.cooldown': [429, 'wait'],
+      'lifecycle.hourly_cap': [429, 'wait'],
+    };
+    const [status, key] = messages[error.code] ?? [400, 'bad_credentials'];
+    return { status, message: t(key, { seconds }), seconds };
   }
 
   private async denied(req: Request, res: Response, view: InteractionView): Promise<void> {
