@@ -488,7 +488,7 @@ describe('audit log', () => {
     expect(found.results.map((r) => r.summary)).toEqual(['kept']);
   });
 
-  it('searches summaries by any substring through the bigram index, as the column collation compares', async () => {
+  it('searches summaries by any substring through the trigram index, as the column collation compares', async () => {
     const audit = t.app.get(AuditService);
     const tx = t.app.get(TransactionRunner);
     const summaries = [
@@ -496,6 +496,8 @@ describe('audit log', () => {
       '删除应用 Ëmile Payroll (payroll_x)',
       '张三 登录',
       '三张 反序',
+      '误报 abca bcab',
+      '登录 李四',
     ];
     await requestContext.exit(() =>
       tx.run((manager) =>
@@ -515,10 +517,14 @@ describe('audit log', () => {
       expect(await found('emile')).toEqual(['删除应用 Ëmile Payroll (payroll_x)']);
       expect(await found('ＺＳＦ０１')).toEqual(['修改用户 张三丰 (zsf01)']);
     }
-    // Both bigrams of "张三张" are in "三张 反序" and "张三 登录", but not next to each other.
     expect(await found('张三张')).toEqual([]);
-    // A single character has no bigram to seek and is searched in the rows themselves.
+    // Every trigram of "abcabc" (abc, bca, cab) is in "abca bcab", but not in that order: LIKE rules it out.
+    expect(await found('abcabc')).toEqual([]);
+    expect(await found('bca')).toEqual(['误报 abca bcab']);
+    // One or two characters, anywhere, the end included, read the trigrams they begin.
     expect(await found('丰')).toEqual(['修改用户 张三丰 (zsf01)']);
+    expect(await found('李四')).toEqual(['登录 李四']);
+    expect(await found('四')).toEqual(['登录 李四']);
   });
 
   it('counts up to 10,000 matches and pages many and few matches newest first', async () => {
@@ -596,7 +602,7 @@ describe('audit log settings', () => {
         );
       expect(await r.app.get(AuditService).purgeExpired()).toBe(5);
       expect(await count()).toBe(before - 5);
-      // The purged entries' search bigrams went with them.
+      // The purged entries' search trigrams went with them.
       expect(await grams()).toBe(0);
       expect((await r.http.get(`${API}/log/?summary=newuser1`).set(token).expect(200)).body.count).toBe(1);
       const left = (await r.http.get(`${API}/log/`).set(token).expect(200)).body as LogPage;

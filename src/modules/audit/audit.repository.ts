@@ -6,7 +6,7 @@ import type { AdminScope, SqlCondition } from '../../common/guards/admin-scope';
 import type { PageRequest } from '../../common/pagination/pagination';
 import type { AuditFilter } from './audit-query';
 import { AuditActorEntity, AuditEntryEntity } from './entities/audit-entry.entity';
-import { searchGrams, summaryGrams } from './summary-grams';
+import { type GramRange, searchRanges, summaryGrams } from './summary-grams';
 
 export type AuditRow = Omit<AuditEntryEntity, 'id'>;
 
@@ -23,8 +23,14 @@ const INSERT_CHUNK = 1000;
 const INSERT_COLUMNS =
   'uuid, created_at, subject, summary, actor_user_id, actor_username, actor_name, target_user_id, ' +
   'target_node_id, target_app_id, ip, user_agent, os, browser, method, path, body, request_id';
-/** Bigram rows per INSERT (two parameters each). */
+/** Trigram rows per INSERT (two parameters each). */
 const GRAM_CHUNK = 5000;
+/**
+ * A summary search reads each needle trigram's entries up to this many; a longer list is left out of
+ * the intersection (it narrows little), and when every list is that long the matches are common
+ * enough to find by reading the log newest first.
+ */
+const MAX_POSTINGS = 20_000;
 const INSERT_ROW = `(${INSERT_COLUMNS.split(',')
   .map(() => '?')
   .join(', ')})`;
@@ -89,7 +95,7 @@ export class AuditRepository {
     }
   }
 
-  /** The new entries' summary bigrams; their ids are read back by uuid (multi-row ids need not be consecutive). */
+  /** The new entries' summary trigrams; their ids are read back by uuid (multi-row ids need not be consecutive). */
   private async insertGrams(manager: EntityManager, rows: AuditRow[]): Promise<void> {
     const written = await manager.query<{ id: number | string; uuid: string }[]>(
       `SELECT id, uuid FROM audit_log WHERE uuid IN (${rows.map(() => '?').join(', ')})`,
@@ -135,12 +141,11 @@ export class AuditRepository {
   ): Promise<{ rows: StoredEntry[]; count: number; capped: boolean }> {
     const where = await this.where(filter, scope);
     if (!where) return { rows: [], count: 0, capped: false };
-    // A summary search seeks the entries holding all the needle's bigrams; the LIKE in `where` then
-    // keeps the true matches. More than the cap are common enough to read newest first instead.
-    const grams = filter.summary ? searchGrams(filter.summary) : [];
-    if (grams.length > 0) {
-      const found = await this.pageOfMatches(where, page, gramJoin(grams));
-      return found.capped ? { ...found, rows: await this.newestFirst(where, page) } : found;
+    // A summary search narrows to the entries holding every needle trigram; the LIKE in `where`
+    // then keeps the true matches among them.
+    if (filter.summary) {
+      const candidates = await this.summaryCandidates(filter.summary);
+      if (candidates !== null) return this.pageOfCandidates(candidates, where, page);
     }
     const [{ n }] = await this.dataSource.query<{ n: number | string }[]>(
       `SELECT COUNT(*) AS n FROM (SELECT 1 FROM audit_log e WHERE ${where.sql} LIMIT ?) m`,
@@ -170,12 +175,74 @@ export class AuditRepository {
   private async pageOfMatches(
     where: Where,
     page: PageRequest,
-    from: Where = { sql: 'audit_log e', params: [] },
   ): Promise<{ rows: StoredEntry[]; count: number; capped: boolean }> {
     const matches = await this.dataSource.query<{ id: number | string; created_at: unknown }[]>(
-      `SELECT e.id, e.created_at FROM ${from.sql} WHERE ${where.sql} LIMIT ?`,
-      [...from.params, ...where.params, COUNT_CAP + 1],
+      `SELECT e.id, e.created_at FROM audit_log e WHERE ${where.sql} LIMIT ?`,
+      [...where.params, COUNT_CAP + 1],
     );
+    return this.pageOf(matches, page);
+  }
+
+  /**
+   * The ids that may contain `needle`: the intersection of its trigrams' entry lists, read in one
+   * round trip, each as one concatenated string and up to MAX_POSTINGS long. Null when every list
+   * is longer (a common needle: the caller reads the log instead).
+   */
+  private async summaryCandidates(needle: string): Promise<number[] | null> {
+    const ranges = searchRanges(needle);
+    const sql = ranges
+      .map(
+        () =>
+          'SELECT COUNT(*) AS n, GROUP_CONCAT(log_id) AS ids FROM ' +
+          '(SELECT log_id FROM audit_log_grams WHERE gram BETWEEN ? AND ? LIMIT ?) p',
+      )
+      .join(' UNION ALL ');
+    const params = ranges.flatMap(([low, high]: GramRange) => [low, high, MAX_POSTINGS + 1]);
+    const runner = this.dataSource.createQueryRunner();
+    let lists: { n: number | string; ids: string | null }[];
+    try {
+      // MySQL cuts GROUP_CONCAT at 1 KB by default (MariaDB at 1 MB); a full list needs about 160 KB.
+      if (this.dataSource.options.type !== 'better-sqlite3')
+        await runner.query('SET SESSION group_concat_max_len = 4194304');
+      lists = (await runner.query(sql, params)) as typeof lists;
+    } finally {
+      await runner.release();
+    }
+    const complete = lists
+      .filter((list) => Number(list.n) <= MAX_POSTINGS)
+      .map((list) => (list.ids ? list.ids.split(',').map(Number) : []))
+      .sort((a, b) => a.length - b.length);
+    if (complete.length === 0) return null;
+    let candidates = new Set(complete[0]);
+    for (const list of complete.slice(1)) {
+      if (candidates.size === 0) break;
+      const next = new Set<number>();
+      for (const id of list) if (candidates.has(id)) next.add(id);
+      candidates = next;
+    }
+    return [...candidates];
+  }
+
+  /** The candidates that pass every filter (ids are integers we parsed, so they are inlined). */
+  private async pageOfCandidates(
+    candidates: number[],
+    where: Where,
+    page: PageRequest,
+  ): Promise<{ rows: StoredEntry[]; count: number; capped: boolean }> {
+    if (candidates.length === 0) return { rows: [], count: 0, capped: false };
+    const ids = candidates.filter(Number.isSafeInteger).join(', ');
+    const matches = await this.dataSource.query<{ id: number | string; created_at: unknown }[]>(
+      `SELECT e.id, e.created_at FROM audit_log e WHERE e.id IN (${ids}) AND ${where.sql}`,
+      where.params,
+    );
+    return this.pageOf(matches, page);
+  }
+
+  /** Matches (id and time) ordered newest first here, counted up to the cap, and the page's rows. */
+  private async pageOf(
+    matches: { id: number | string; created_at: unknown }[],
+    page: PageRequest,
+  ): Promise<{ rows: StoredEntry[]; count: number; capped: boolean }> {
     const capped = matches.length > COUNT_CAP;
     const count = Math.min(matches.length, COUNT_CAP);
     if (page.offset >= count) return { rows: [], count, capped };
@@ -305,22 +372,6 @@ export class AuditRepository {
     );
     return rows.length > MAX_ACTOR_MATCHES ? null : rows;
   }
-}
-
-/**
- * The entries holding every one of `grams` (the first drives; each other is a primary-key probe),
- * joined to the log as `e`. Inner joins leave the order to the optimizer, which estimates each gram's
- * range by index dives and starts from the rarest.
- */
-function gramJoin(grams: number[]): Where {
-  const probes = grams
-    .slice(1)
-    .map((_, i) => ` JOIN audit_log_grams g${i + 1} ON g${i + 1}.log_id = g0.log_id AND g${i + 1}.gram = ?`)
-    .join('');
-  return {
-    sql: `audit_log_grams g0${probes} JOIN audit_log e ON e.id = g0.log_id AND g0.gram = ?`,
-    params: [...grams.slice(1), grams[0]],
-  };
 }
 
 /**

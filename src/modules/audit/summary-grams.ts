@@ -1,13 +1,18 @@
 /**
- * The summary search index: every entry's summary as the set of its two-character sequences
- * ("bigrams"), so `summary=` contains-searches seek the few entries holding all of the needle's bigrams
- * instead of reading every summary. Bigrams, not trigrams, because a two-character Chinese word
- * ("张三", "用户") is the commonest search there is. Candidates are then checked with LIKE on the row,
- * so the index only has to be complete, never exact.
+ * The summary search index: every entry's summary as the set of its three-character sequences
+ * (trigrams), so a `summary=` contains-search intersects a few short posting lists instead of reading
+ * every summary. Each summary is indexed with two end markers, so a trigram also stands for its one-
+ * and two-character prefixes: a needle of one or two characters ("张三") is a key range of trigrams.
+ * Candidates are checked against the row with LIKE, so the index only has to be complete, never exact.
  */
 
-/** How many of a needle's bigrams a search joins; more narrows little and costs a join each. */
-const MAX_SEARCH_GRAMS = 8;
+/** The key range(s) a search reads, each `[low, high]` inclusive. */
+export type GramRange = [number, number];
+
+/** How many of a long needle's trigrams a search reads; more narrows little and costs a list each. */
+const MAX_SEARCH_GRAMS = 6;
+const END = 0;
+const UNIT = 0x10000;
 
 /**
  * Text folded the way the summary column's collation (utf8mb4_unicode_ci) compares it: case, accents
@@ -17,26 +22,37 @@ export function foldForSearch(text: string): string {
   return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
 }
 
-function bigrams(folded: string): number[] {
+/** Three UTF-16 code units as one integer below 2^48: compact, exact in a double, no collation. */
+const key = (a: number, b: number, c: number): number => (a * UNIT + b) * UNIT + c;
+
+/** The distinct trigram keys stored for one summary. */
+export function summaryGrams(summary: string): number[] {
+  const folded = foldForSearch(summary);
+  const units = [...Array.from({ length: folded.length }, (_, i) => folded.charCodeAt(i)), END, END];
   const grams = new Set<number>();
-  // Two UTF-16 code units as one integer: compact, and compared without any collation.
-  for (let i = 0; i + 1 < folded.length; i++)
-    grams.add(folded.charCodeAt(i) * 0x10000 + folded.charCodeAt(i + 1));
+  for (let i = 0; i + 2 < units.length; i++) grams.add(key(units[i], units[i + 1], units[i + 2]));
   return [...grams];
 }
 
-/** The bigrams stored for one summary. */
-export function summaryGrams(summary: string): number[] {
-  return bigrams(foldForSearch(summary));
-}
-
 /**
- * The bigrams a search for `needle` joins on: all of them up to MAX_SEARCH_GRAMS, else that many
- * spread from its start to its end. Empty when the needle is a single character (no bigram to seek).
+ * The ranges a search for `needle` reads: one per trigram (a single key) for three characters or
+ * more, at most MAX_SEARCH_GRAMS of them spread from start to end; the prefix range for one or two.
  */
-export function searchGrams(needle: string): number[] {
-  const grams = bigrams(foldForSearch(needle));
-  if (grams.length <= MAX_SEARCH_GRAMS) return grams;
-  const step = (grams.length - 1) / (MAX_SEARCH_GRAMS - 1);
-  return Array.from({ length: MAX_SEARCH_GRAMS }, (_, i) => grams[Math.round(i * step)]);
+export function searchRanges(needle: string): GramRange[] {
+  const folded = foldForSearch(needle);
+  const u = (i: number): number => folded.charCodeAt(i);
+  if (folded.length === 0) return [];
+  if (folded.length === 1) return [[key(u(0), 0, 0), key(u(0), UNIT - 1, UNIT - 1)]];
+  if (folded.length === 2) return [[key(u(0), u(1), 0), key(u(0), u(1), UNIT - 1)]];
+  const grams = [
+    ...new Set(Array.from({ length: folded.length - 2 }, (_, i) => key(u(i), u(i + 1), u(i + 2)))),
+  ];
+  const picked =
+    grams.length <= MAX_SEARCH_GRAMS
+      ? grams
+      : Array.from(
+          { length: MAX_SEARCH_GRAMS },
+          (_, i) => grams[Math.round((i * (grams.length - 1)) / (MAX_SEARCH_GRAMS - 1))],
+        );
+  return picked.map((gram) => [gram, gram]);
 }

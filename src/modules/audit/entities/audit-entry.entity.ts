@@ -85,7 +85,7 @@ export class AuditActorEntity {
 }
 
 /**
- * The summary search index (see summary-grams.ts): one row per entry and distinct bigram of its
+ * The summary search index (see summary-grams.ts): one row per entry and distinct trigram of its
  * summary. Keyed by entry first, so writing appends and purging deletes a key range; searches seek
  * the `(gram, log_id)` index.
  */
@@ -95,7 +95,7 @@ export class AuditSummaryGramEntity {
   @PrimaryColumn({ name: 'log_id', type: 'integer' })
   logId!: number;
 
-  /** Two UTF-16 code units as `first * 65536 + second`. */
+  /** Three UTF-16 code units as one integer below 2^48. */
   @PrimaryColumn({ type: 'bigint' })
   gram!: string;
 }
