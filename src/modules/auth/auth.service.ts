@@ -272,6 +272,24 @@ export class AuthService implements OnModuleInit {
     });
   }
 
+  /** A user's open sessions (one per sign-in and device), for the profile page. */
+  sessionsOf(userId: number) {
+    return this.tokens.sessionsOf(userId);
+  }
+
+  /** Signs out one of the user's own sessions (another device), audited as a sign-out; false when not theirs. */
+  async endOwnSession(user: { id: number; username: string }, tokenId: number): Promise<boolean> {
+    return this.tx.run(async (manager) => {
+      if (!(await this.tokens.revokeOwnWithin(manager, user.id, tokenId))) return false;
+      await this.audit.record(manager, {
+        subject: 'ucenter_logout',
+        summary: `${user.username} 退出其他设备的登录`,
+        targetUserId: user.id,
+      });
+      return true;
+    });
+  }
+
   /**
    * `auth/token/`: the token's user with its permissions (within an app when one is named). When a
    * `perm_uid` is asked for and not held, the same body comes back with 403; admins hold everything.

@@ -76,6 +76,24 @@ export class TokensRepository {
     await this.repo(manager).delete({ id });
   }
 
+  /** A user's sessions still within their absolute lifetime, most recently used first. */
+  listLiveForUser(userId: number, now: Date): Promise<ApiTokenEntity[]> {
+    return this.repo()
+      .createQueryBuilder('t')
+      .select(['t.id', 't.createdAt', 't.lastUsedAt', 't.expiresAt', 't.userAgent', 't.ip'])
+      .where('t.userId = :userId', { userId })
+      .andWhere('t.expiresAt > :now', { now })
+      .orderBy('t.lastUsedAt', 'DESC')
+      .addOrderBy('t.id', 'DESC')
+      .limit(100)
+      .getMany();
+  }
+
+  /** Deletes one session only when it is this user's; whether it was. */
+  async deleteForUser(manager: EntityManager, userId: number, id: number): Promise<boolean> {
+    return ((await this.repo(manager).delete({ id, userId })).affected ?? 0) > 0;
+  }
+
   async deleteAllForUser(manager: EntityManager, userId: number): Promise<void> {
     await this.repo(manager).delete({ userId });
   }

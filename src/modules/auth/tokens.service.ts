@@ -93,6 +93,22 @@ export class TokensService implements OnModuleInit {
     await this.tx.run((manager) => this.tokens.deleteById(manager, tokenId));
   }
 
+  /** A user's open sessions (devices), idle ones left out, for the profile page. */
+  async sessionsOf(
+    userId: number,
+  ): Promise<{ id: number; createdAt: Date; lastUsedAt: Date; userAgent: string; ip: string }[]> {
+    const now = this.clock.now();
+    const rows = await this.tokens.listLiveForUser(userId, now);
+    return rows
+      .filter((row) => row.lastUsedAt.getTime() + this.idleMs > now.getTime())
+      .map(({ id, createdAt, lastUsedAt, userAgent, ip }) => ({ id, createdAt, lastUsedAt, userAgent, ip }));
+  }
+
+  /** Ends one session of this user inside a caller's transaction; false when it is not theirs. */
+  revokeOwnWithin(manager: EntityManager, userId: number, tokenId: number): Promise<boolean> {
+    return this.tokens.deleteForUser(manager, userId, tokenId);
+  }
+
   /** The same, inside a caller's transaction (sign-out and its audit entry). */
   revokeWithin(manager: EntityManager, tokenId: number): Promise<void> {
     return this.tokens.deleteById(manager, tokenId);

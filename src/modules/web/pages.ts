@@ -38,6 +38,9 @@ ul.apps img{height:40px}
 ul.apps .remark{color:#666;font-size:.9em}
 img.captcha{display:block;height:40px;margin:4px 0}
 h2{font-size:1.1em;margin:24px 0 8px}
+ul.sessions{list-style:none;padding:0}
+ul.sessions li{border-top:1px solid #e3e5e8;padding:8px 0}
+ul.sessions small{display:block;color:#666}
 footer{text-align:center;color:#888;font-size:.85em;margin:24px}
 footer a{color:inherit}
 `;
@@ -308,26 +311,106 @@ export function workbenchPage(ctx: PageContext, apps: WorkbenchApp[]): string {
   );
 }
 
-export function profilePage(
-  ctx: PageContext,
-  profile: { username: string; name: string; email: string; mobile: string },
-  state: { saved?: boolean; error?: string },
-): string {
+export interface ProfileSession {
+  id: number;
+  userAgent: string;
+  ip: string;
+  lastUsedAt: Date;
+  current: boolean;
+}
+
+/** The profile page: name, e-mail and mobile changes (each proven by a link or code), signed-in devices. */
+export interface ProfileView {
+  profile: { username: string; name: string; email: string; mobile: string };
+  sessions: ProfileSession[];
+  notice?: string;
+  error?: string;
+  /** A code went to this new mobile: ask for it. */
+  mobileSentTo?: string;
+  emailCaptcha?: CaptchaChallenge;
+  smsCaptcha?: CaptchaChallenge;
+  /** Which contact changes the site can verify. */
+  canChangeEmail: boolean;
+  canChangeMobile: boolean;
+}
+
+export function profilePage(ctx: PageContext, view: ProfileView): string {
   const t = translator(ctx.language);
+  const { profile } = view;
+  const when = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const passwordField = (id: string) =>
+    html`<label for="${id}">${t('current_password')}</label
+      ><input type="password" id="${id}" name="password" autocomplete="current-password" required />`;
   return layout(
     ctx,
     'title_profile',
-    html`${state.saved ? html`<p class="notice">${t('saved')}</p>` : ''}${state.error ? html`<p class="error">${state.error}</p>` : ''}
+    html`${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}${
+        view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''
+      }
       <p><strong>${profile.username}</strong></p>
-      <form method="post" action="/profile/">
+      <form method="post" action="/profile/" id="profile-name">
         ${csrfField(ctx)} <label for="name">${t('name')}</label
         ><input type="text" id="name" name="name" value="${profile.name}" maxlength="255" />
-        <label>${t('email')}</label>
-        <p>${profile.email || '—'}</p>
-        <label>${t('mobile')}</label>
-        <p>${profile.mobile || '—'}</p>
         <button type="submit">${t('save')}</button>
-      </form>`,
+      </form>
+      <h2>${t('email')}</h2>
+      <p id="current-email">${profile.email || '—'}</p>
+      ${
+        view.canChangeEmail
+          ? html`<form method="post" action="/profile/email/send/" id="change-email">
+              ${csrfField(ctx)} <label for="new-email">${t('new_email')}</label
+              ><input type="email" id="new-email" name="email" autocomplete="email" required />
+              ${passwordField('email-password')} ${captchaFields(ctx, 'email-captcha', view.emailCaptcha)}
+              <button type="submit" class="secondary">${t('send_link')}</button>
+            </form>`
+          : ''
+      }
+      <h2>${t('mobile')}</h2>
+      <p id="current-mobile">${profile.mobile || '—'}</p>
+      ${
+        view.canChangeMobile
+          ? view.mobileSentTo
+            ? html`<form method="post" action="/profile/mobile/" id="confirm-mobile">
+                ${csrfField(ctx)}<input type="hidden" name="mobile" value="${view.mobileSentTo}" />
+                <p>${view.mobileSentTo}</p>
+                <label for="mobile-code">${t('code')}</label
+                ><input
+                  type="text"
+                  id="mobile-code"
+                  name="code"
+                  inputmode="numeric"
+                  autocomplete="one-time-code"
+                  required
+                />
+                ${passwordField('confirm-mobile-password')}
+                <button type="submit">${t('change_mobile')}</button>
+              </form>`
+            : html`<form method="post" action="/profile/mobile/send/" id="change-mobile">
+                ${csrfField(ctx)} <label for="new-mobile">${t('new_mobile')}</label
+                ><input type="tel" id="new-mobile" name="mobile" autocomplete="tel" required />
+                ${passwordField('mobile-password')} ${captchaFields(ctx, 'mobile-captcha', view.smsCaptcha)}
+                <button type="submit" class="secondary">${t('send_code')}</button>
+              </form>`
+          : ''
+      }
+      <h2>${t('sessions')}</h2>
+      <ul class="sessions">
+        ${view.sessions.map(
+          (s) =>
+            html`<li id="session-${s.id}">
+              <span>${s.userAgent || '—'}</span> <small>${s.ip}</small>
+              <small>${t('signed_in_at', { time: when(s.lastUsedAt) })}</small>
+              ${
+                s.current
+                  ? html`<strong>${t('this_device')}</strong>`
+                  : html`<form method="post" action="/profile/sessions/${s.id}/revoke/">
+                      ${csrfField(ctx)}<button type="submit" class="secondary">${t('revoke')}</button>
+                    </form>`
+              }
+            </li>`,
+        )}
+      </ul>
+      ${view.sessions.every((s) => s.current) ? html`<p>${t('no_other_sessions')}</p>` : ''}`,
     { nav: true },
   );
 }

@@ -2,6 +2,10 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { derivedKey } from '../../common/crypto/secret-box';
 import { MasterKey } from '../../common/crypto/master-key';
+import type { Principal } from '../../common/guards/principal';
+import type { UserEntity } from '../accounts/entities/user.entity';
+import { AuthService } from '../auth/auth.service';
+import { SESSION_COOKIE } from '../auth/token.strategy';
 import { type OidcPages, OidcPagesLink, type PageRequest } from '../oidc/oidc-pages.link';
 import { BrandingService } from './branding.service';
 import { CsrfTokens } from './csrf';
@@ -9,6 +13,12 @@ import { type Language, LANGUAGE_COOKIE, languageCookieFrom, pickLanguage } from
 import { errorPage, loggedOutPage, logoutPage, type PageContext } from './pages';
 
 export const CSRF_COOKIE = 'arbor_csrf';
+
+/** A signed-in browser: its session token's id and its live, active user. */
+export interface PageSession {
+  tokenId: number;
+  user: UserEntity;
+}
 const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
 
 /** `__Host-` cookies (Secure, path /, no domain) when served over TLS; plain names over HTTP. */
@@ -27,6 +37,7 @@ export class WebPagesService implements OnModuleInit, OidcPages {
   constructor(
     private readonly branding: BrandingService,
     private readonly link: OidcPagesLink,
+    private readonly auth: AuthService,
     masterKey: MasterKey,
   ) {
     this.csrf = new CsrfTokens(derivedKey(masterKey.value, 'web-csrf'));
@@ -34,6 +45,23 @@ export class WebPagesService implements OnModuleInit, OidcPages {
 
   onModuleInit(): void {
     this.link.connect(this);
+  }
+
+  /** The Arbor session of this browser (the `spauthn` cookie), or null. */
+  async session(req: Request): Promise<PageSession | null> {
+    const key = (req.cookies as Record<string, string | undefined>)[SESSION_COOKIE];
+    return key ? this.auth.session(key) : null;
+  }
+
+  /** The principal a page acts as, for services that take one (as the API's guard builds it). */
+  principal(session: PageSession): Principal {
+    const { user } = session;
+    return {
+      userId: user.id,
+      username: user.username,
+      tokenId: session.tokenId,
+      roles: user.isAdmin ? ['admin'] : [],
+    };
   }
 
   language(req: Request): Language {

@@ -3,7 +3,6 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public } from '../../common/decorators/auth.decorators';
 import { DomainError } from '../../common/errors/domain-error';
-import type { Principal } from '../../common/guards/principal';
 import type { UserEntity } from '../accounts/entities/user.entity';
 import { UsersService } from '../accounts/users.service';
 import { AuthService } from '../auth/auth.service';
@@ -26,13 +25,12 @@ import {
   errorPage,
   loginPage,
   type LoginView,
-  profilePage,
   stylesheet,
   STYLESHEET_PATH,
   workbenchPage,
   type WorkbenchApp,
 } from './pages';
-import { WebPagesService } from './web-pages.service';
+import { type PageSession, WebPagesService } from './web-pages.service';
 
 type Form = Record<string, unknown>;
 
@@ -216,55 +214,21 @@ export class WebController {
     );
   }
 
-  // ---- my apps and profile ----
+  // ---- my apps (the profile has its own controller) ----
 
   @Get('workbench')
   async workbench(@Req() req: Request, @Res() res: Response): Promise<void> {
     const session = await this.session(req);
     if (!session) return this.toLogin(res, '/workbench/');
-    const page = await this.checks.workbench(this.principal(session), req, { page_size: '100' });
+    const page = await this.checks.workbench(this.pages.principal(session), req, { page_size: '100' });
     const ctx = await this.pages.context(req, res);
     this.pages.send(res, 200, workbenchPage(ctx, page.results as unknown as WorkbenchApp[]));
   }
 
-  @Get('profile')
-  async profile(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const session = await this.session(req);
-    if (!session) return this.toLogin(res, '/profile/');
-    const ctx = await this.pages.context(req, res);
-    this.pages.send(
-      res,
-      200,
-      profilePage(ctx, this.profileOf(session.user), { saved: req.query.saved === '1' }),
-    );
-  }
-
-  @Post('profile')
-  @HttpCode(200)
-  async saveProfile(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const session = await this.session(req);
-    if (!session) return this.toLogin(res, '/profile/');
-    const t = translator(this.pages.language(req));
-    const ctx = await this.pages.context(req, res);
-    if (!this.pages.csrfValid(req)) {
-      this.pages.send(res, 403, profilePage(ctx, this.profileOf(session.user), { error: t('csrf') }));
-      return;
-    }
-    const name = field(req.body, 'name').trim();
-    if (name === '' || name.length > 255) {
-      this.pages.send(res, 400, profilePage(ctx, this.profileOf(session.user), { error: t('name') }));
-      return;
-    }
-    await this.users.updateProfile(session.user.id, { name });
-    res.redirect(303, '/profile/?saved=1');
-  }
-
   // ---- helpers ----
 
-  /** The Arbor session of this browser (the `spauthn` cookie), or null. */
-  private async session(req: Request): Promise<{ tokenId: number; user: UserEntity } | null> {
-    const key = (req.cookies as Record<string, string | undefined>)[SESSION_COOKIE];
-    return key ? this.auth.session(key) : null;
+  private session(req: Request): Promise<PageSession | null> {
+    return this.pages.session(req);
   }
 
   private standalone(target: string): LoginTarget {
@@ -497,24 +461,5 @@ export class WebController {
 
   private toLogin(res: Response, next: string): void {
     res.redirect(303, `/login/?next=${encodeURIComponent(next)}`);
-  }
-
-  private principal(session: { tokenId: number; user: UserEntity }): Principal {
-    const { user } = session;
-    return {
-      userId: user.id,
-      username: user.username,
-      tokenId: session.tokenId,
-      roles: user.isAdmin ? ['admin'] : [],
-    };
-  }
-
-  private profileOf(user: UserEntity) {
-    return {
-      username: user.username,
-      name: user.name,
-      email: user.email || user.privateEmail || '',
-      mobile: user.mobile ?? '',
-    };
   }
 }

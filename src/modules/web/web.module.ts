@@ -7,13 +7,14 @@ import { PermissionsModule } from '../permissions/permissions.module';
 import { SettingsModule } from '../settings/settings.module';
 import { BrandingService } from './branding.service';
 import { LifecyclePagesController } from './lifecycle-pages.controller';
+import { ProfilePagesController } from './profile-pages.controller';
 import { WebController } from './web.controller';
 import { WebPagesService } from './web-pages.service';
 
 /** Server-rendered hosted pages (see WebController and LifecyclePagesController). */
 @Module({
   imports: [AccountsModule, AuthModule, LifecycleModule, PermissionsModule, OidcModule, SettingsModule],
-  controllers: [WebController, LifecyclePagesController],
+  controllers: [WebController, LifecyclePagesController, ProfilePagesController],
   providers: [BrandingService, WebPagesService],
 })
 export class WebModule {}

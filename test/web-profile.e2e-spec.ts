@@ -1,0 +1,217 @@
+import type TestAgent from 'supertest/lib/agent';
+import { AliyunSmsFake } from './harness/aliyun-sms-fake';
+import { browser, csrfOf } from './harness/oauth';
+import { SmtpSink } from './harness/smtp-sink';
+import { API, createTestApp, createUser, login, type TestApp } from './harness/test-app';
+
+/**
+ * The profile page's contact changes (a mailed link for the e-mail, an SMS code for the mobile, both
+ * through the lifecycle service with the current password) and its list of signed-in devices, each
+ * of which can be signed out. Over HTTP, on both databases.
+ */
+describe('profile page', () => {
+  let t: TestApp;
+  let sms: AliyunSmsFake;
+  let smtp: SmtpSink;
+  let seq = 0;
+  const admin = async () => ({ Authorization: `Token ${await t.adminToken()}` });
+  const unique = () => `${process.pid % 1000}${++seq}`;
+
+  beforeAll(async () => {
+    sms = new AliyunSmsFake();
+    smtp = new SmtpSink();
+    const [endpoint, smtpPort] = await Promise.all([sms.start(), smtp.start()]);
+    t = await createTestApp({
+      ALIYUN_SMS_ENDPOINT: endpoint,
+      VERIFICATION_ADDRESS_HOURLY_LIMIT: '50',
+      VERIFICATION_IP_HOURLY_LIMIT: '500',
+    });
+    await t.http
+      .patch(`${API}/config/`)
+      .set(await admin())
+      .send({
+        account_config: { allow_mobile: true, allow_email: true },
+        sms_config: {
+          access_key: sms.accessKeyId,
+          access_secret: 'aliyun-secret-value',
+          signature: 'Arbor',
+          template_code: 'SMS_100',
+          template_contact_changed: 'SMS_300',
+        },
+        email_config: {
+          host: '127.0.0.1',
+          port: smtpPort,
+          tls: false,
+          access_key: smtp.user,
+          access_secret: smtp.password,
+          sender: 'noreply@arbor.test',
+        },
+      })
+      .expect(200);
+  });
+  afterAll(async () => {
+    await t.close();
+    await Promise.all([sms.stop(), smtp.stop()]);
+  });
+
+  /** A browser signed in through the login page, on the profile page. */
+  async function signedIn(
+    user: { username: string; password: string },
+    userAgent = 'Browser-A',
+  ): Promise<{ agent: TestAgent; page: string }> {
+    const agent = browser(t).set('User-Agent', userAgent);
+    const form = await agent.get('/login/').expect(200);
+    await agent
+      .post('/login/')
+      .type('form')
+      .send({ csrf: csrfOf(form.text), username: user.username, password: user.password })
+      .expect(303);
+    const page = await agent.get('/profile/').expect(200);
+    return { agent, page: page.text };
+  }
+
+  it('changes the e-mail address through the mailed link and the current password', async () => {
+    const user = await createUser(t, { private_email: `old${unique()}@example.com` });
+    const { agent, page } = await signedIn(user);
+    expect(page).toContain('id="change-email"');
+    const email = `new${unique()}@example.com`;
+    const wrong = await agent
+      .post('/profile/email/send/')
+      .type('form')
+      .send({ csrf: csrfOf(page), email, password: 'not-the-password' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.text).toContain('role="alert"');
+    expect(smtp.mails.some((m) => m.to.includes(email))).toBe(false);
+    const sent = await agent
+      .post('/profile/email/send/')
+      .type('form')
+      .send({ csrf: csrfOf(page), email, password: user.password });
+    expect(sent.status).toBe(200);
+    expect(sent.text).toContain('class="notice"');
+    const token = smtp.lastTokenTo(email);
+    // The link opens a confirmation page on /profile/email/ (the lifecycle mail points there).
+    const mail = [...smtp.mails].reverse().find((m) => m.to.includes(email));
+    expect(mail?.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=')).toContain(
+      `http://arbor.test/profile/email/?email_token=${token}`,
+    );
+    const confirm = await agent.get(`/profile/email/?email_token=${token}`).expect(200);
+    expect(confirm.text).toContain(email);
+    // Another signed-in user cannot use it.
+    const other = await signedIn(await createUser(t));
+    await other.agent.get(`/profile/email/?email_token=${token}`).expect(400);
+    const done = await agent
+      .post('/profile/email/')
+      .type('form')
+      .send({ csrf: csrfOf(confirm.text), email_token: token, password: user.password });
+    expect(done.status).toBe(303);
+    expect(done.headers.location).toBe('/profile/?done=email');
+    const after = await agent.get('/profile/?done=email').expect(200);
+    expect(after.text).toContain(email);
+    const me = await t.http.get(`${API}/user/${user.username}/`).set(await admin());
+    expect(me.body.private_email).toBe(email);
+    // Used once.
+    const again = await agent
+      .post('/profile/email/')
+      .type('form')
+      .send({ csrf: csrfOf(confirm.text), email_token: token, password: user.password });
+    expect(again.status).toBe(400);
+  });
+
+  it('sends a signed-out browser from the mailed link to sign in and back', async () => {
+    const res = await browser(t).get('/profile/email/?email_token=abc').expect(303);
+    expect(res.headers.location).toBe(
+      `/login/?next=${encodeURIComponent('/profile/email/?email_token=abc')}`,
+    );
+  });
+
+  it('changes the mobile with a code sent to the new number, telling the old one', async () => {
+    const oldMobile = `1370000${unique().padStart(4, '0').slice(-4)}`;
+    const user = await createUser(t, { mobile: oldMobile });
+    const { agent, page } = await signedIn(user);
+    const mobile = `1380000${unique().padStart(4, '0').slice(-4)}`;
+    const sent = await agent
+      .post('/profile/mobile/send/')
+      .type('form')
+      .send({ csrf: csrfOf(page), mobile, password: user.password });
+    expect(sent.status).toBe(200);
+    expect(sent.text).toContain('id="confirm-mobile"');
+    const code = sms.lastCodeTo(mobile);
+    const wrongCode = await agent
+      .post('/profile/mobile/')
+      .type('form')
+      .send({
+        csrf: csrfOf(sent.text),
+        mobile,
+        code: code === '000000' ? '111111' : '000000',
+        password: user.password,
+      });
+    expect(wrongCode.status).toBe(400);
+    expect(wrongCode.text).toContain('id="confirm-mobile"');
+    const done = await agent
+      .post('/profile/mobile/')
+      .type('form')
+      .send({ csrf: csrfOf(sent.text), mobile, code, password: user.password });
+    expect(done.status).toBe(303);
+    const me = await t.http.get(`${API}/user/${user.username}/`).set(await admin());
+    expect(me.body.mobile).toBe(mobile);
+    expect(sms.sent.some((s) => s.phoneNumbers === oldMobile && s.templateCode === 'SMS_300')).toBe(true);
+  });
+
+  it('refuses every profile form without the browser’s CSRF token, changing and sending nothing', async () => {
+    const user = await createUser(t);
+    const { agent } = await signedIn(user);
+    const mails = smtp.mails.length;
+    const texts = sms.sent.length;
+    for (const [path, body] of [
+      ['/profile/', { name: 'Forged' }],
+      ['/profile/email/send/', { email: `x${unique()}@example.com`, password: user.password }],
+      ['/profile/mobile/send/', { mobile: '13912345678', password: user.password }],
+      ['/profile/sessions/1/revoke/', {}],
+    ] as const) {
+      const res = await agent
+        .post(path)
+        .type('form')
+        .send({ ...body, csrf: 'forged' });
+      expect([path, res.status]).toEqual([path, 403]);
+    }
+    expect(smtp.mails.length).toBe(mails);
+    expect(sms.sent.length).toBe(texts);
+    const me = await t.http.get(`${API}/user/${user.username}/`).set(await admin());
+    expect(me.body.name).toBe(user.username);
+  });
+
+  it('lists the signed-in devices and signs one out, but never another user’s', async () => {
+    const user = await createUser(t);
+    const apiToken = await login(t.http, { username: user.username, password: user.password });
+    const other = await signedIn(user, 'Browser-B');
+    const { agent, page } = await signedIn(user, 'Browser-A');
+    expect(page).toContain('Browser-B');
+    expect(page).toContain('Browser-A');
+    const ids = [...page.matchAll(/action="\/profile\/sessions\/(\d+)\/revoke\/"/g)].map((m) => m[1]);
+    expect(ids).toHaveLength(2); // Browser-B and the API login; this browser has no button.
+    // Someone else's session id is not found for this user, and stays.
+    const stranger = await signedIn(await createUser(t), 'Browser-C');
+    const strangerId = /id="session-(\d+)"/.exec(stranger.page)?.[1] as string;
+    await agent
+      .post(`/profile/sessions/${strangerId}/revoke/`)
+      .type('form')
+      .send({ csrf: csrfOf(page) })
+      .expect(404);
+    await stranger.agent.get('/profile/').expect(200);
+    // Signing out Browser-B ends it; the API token and this browser stay.
+    const bId = new RegExp(`<li id="session-(\\d+)">\\s*<span>Browser-B`).exec(page)?.[1] as string;
+    const revoked = await agent
+      .post(`/profile/sessions/${bId}/revoke/`)
+      .type('form')
+      .send({ csrf: csrfOf(page) });
+    expect(revoked.status).toBe(303);
+    const gone = await other.agent.get('/profile/');
+    expect(gone.status).toBe(303);
+    expect(gone.headers.location).toContain('/login/');
+    await t.http.get(`${API}/auth/token/`).set('Authorization', `Token ${apiToken}`).expect(200);
+    const after = await agent.get('/profile/?done=revoked').expect(200);
+    expect(after.text).not.toContain('Browser-B');
+    const log = await t.http.get(`${API}/log/?subject=ucenter_logout`).set(await admin());
+    expect(JSON.stringify(log.body)).toContain(user.username);
+  });
+});
