@@ -117,27 +117,27 @@ describe('DingTalk sync, in-process jobs', () => {
     });
   });
 
-  it('keeps secrets out of reads, validates cron schedules in standard order (D30)', async () => {
+  it('validates cron schedules in standard order (D30); credentials are not taken here', async () => {
     const bad = await t.http.patch(`${API}/sync/ding/config/`).set(auth()).send({ pull_cron: '0 3 * *' });
     expect(bad.status).toBe(400);
     expect(bad.body).toHaveProperty('pull_cron');
-    const saved = await t.http
+    const moved = await t.http
       .patch(`${API}/sync/ding/config/`)
       .set(auth())
       .send({ pull_cron: '30 2 * * 1', qr_app_secret: fake.qrAppSecret });
+    expect(moved.status).toBe(400);
+    expect(moved.body).toEqual({ qr_app_secret: ['DingTalk credentials are set in config/ (ding_config).'] });
+    const saved = await t.http
+      .patch(`${API}/sync/ding/config/`)
+      .set(auth())
+      .send({ pull_cron: '30 2 * * 1' });
     expect(saved.status).toBe(200);
-    expect(saved.body).toMatchObject({ pull_cron: '30 2 * * 1', push_cron: null, has_qr_app_secret: true });
-    expect(JSON.stringify(saved.body)).not.toContain(fake.qrAppSecret);
+    expect(saved.body).toMatchObject({ pull_cron: '30 2 * * 1', push_cron: null, app_configured: true });
     expect(JSON.stringify(saved.body)).not.toContain(fake.appSecret);
     // Monday 02:30 in the server's time zone (Asia/Shanghai): minute 30, hour 2, day-of-week 1.
     const next = new Date(saved.body.pull_next_run_at as string);
     const local = new Date(next.getTime() + 8 * 3600000);
     expect([local.getUTCDay(), local.getUTCHours(), local.getUTCMinutes()]).toEqual([1, 2, 30]);
-    const stored: { qr_app_secret_enc: string }[] = await db.query(
-      'SELECT qr_app_secret_enc FROM ding_config',
-    );
-    expect(stored[0]?.qr_app_secret_enc).toMatch(/^v1\./);
-    expect(stored[0]?.qr_app_secret_enc).not.toContain(fake.qrAppSecret);
     await t.http.patch(`${API}/sync/ding/config/`).set(auth()).send({ pull_cron: null });
   });
 
@@ -174,6 +174,13 @@ describe('DingTalk sync, in-process jobs', () => {
 
     const adopted = await userByUsername(local.username);
     expect(adopted).toMatchObject({ name: '员工3', remark: 'kept', mobile: '13900000003' });
+    // Synced users carry ding_user (the DingTalk userid, the account it signs in with, the data).
+    expect(adopted.ding_user).toMatchObject({ uid: 'staff00003', account: '13900000003' });
+    expect(JSON.parse((adopted.ding_user as { data: string }).data)).toMatchObject({
+      name: '员工3',
+      mobile: '13900000003',
+    });
+    expect((await userByUsername('staff00006')).ding_user).toBeUndefined();
     // staff00000 is in two departments (i % 7 === 0) and keeps both.
     expect(await deptNamesOf('staff00000')).toEqual(['部门0', '部门3']);
     expect(await deptNamesOf('staff00001')).toEqual(['部门1']);
@@ -202,6 +209,73 @@ describe('DingTalk sync, in-process jobs', () => {
     expect(again.result?.users.unchanged).toBe(40);
     expect(await count('SELECT COUNT(*) AS n FROM audit_log')).toBe(auditAfterFull);
     expect(await db.query('SELECT MAX(updated_at) AS m FROM users')).toEqual(updatedAt);
+  });
+
+  it('user and dept lists carry ding_user / ding_dept in a fixed number of queries per page (no N+1)', async () => {
+    // Counts every statement the app sends to the database while one request runs (SQLite hands out
+    // one shared query runner, MariaDB one per connection: each is wrapped once).
+    let queries = 0;
+    const wrapped = new WeakSet<object>();
+    const original = db.createQueryRunner.bind(db);
+    db.createQueryRunner = (...args: Parameters<DataSource['createQueryRunner']>) => {
+      const runner = original(...args);
+      if (wrapped.has(runner)) return runner;
+      wrapped.add(runner);
+      const query = runner.query.bind(runner);
+      runner.query = ((...q: Parameters<typeof runner.query>) => {
+        queries += 1;
+        return query(...q);
+      }) as typeof runner.query;
+      return runner;
+    };
+    // The fewest of three runs: a background statement (the scheduler's look) may land in one.
+    const measured = async (path: string) => {
+      let fewest = Infinity;
+      let body: { results: Record<string, unknown>[] } = { results: [] };
+      for (let run = 0; run < 3; run++) {
+        queries = 0;
+        const res = await t.http.get(`${API}${path}`).set(auth());
+        expect(res.status).toBe(200);
+        fewest = Math.min(fewest, queries);
+        body = res.body as typeof body;
+      }
+      return { body, queries: fewest };
+    };
+    try {
+      const small = await measured('/user/?page_size=3');
+      const large = await measured('/user/?page_size=40');
+      expect(large.body.results.length).toBeGreaterThan(30);
+      expect(large.body.results.filter((u) => u.ding_user).length).toBeGreaterThanOrEqual(38);
+      expect(large.queries).toBe(small.queries);
+      // Both pages full (a short last page saves the count query).
+      const depts = await measured('/dept/?page_size=2');
+      const moreDepts = await measured('/dept/?page_size=12');
+      expect(moreDepts.queries).toBe(depts.queries);
+      const synced = moreDepts.body.results.filter((d) => d.ding_dept);
+      expect(synced).toHaveLength(12);
+      expect(synced.map((d) => (d.ding_dept as { uid: unknown }).uid).every(Number.isInteger)).toBe(true);
+    } finally {
+      db.createQueryRunner = original;
+    }
+    const dept = await t.http.get(`${API}/dept/root/dept/`).set(auth());
+    const first = (dept.body as { depts: Record<string, unknown>[] }).depts[0];
+    expect(first).toMatchObject({ name: '部门0', ding_dept: { uid: 100 } });
+    expect(JSON.parse((first.ding_dept as { data: string }).data)).toMatchObject({ name: '部门0' });
+    const detail = await t.http.get(`${API}/dept/${first.uid as string}/`).set(auth());
+    expect(detail.body).toMatchObject({ ding_dept: { uid: 100 } });
+    expect((await t.http.get(`${API}/dept/root/`).set(auth())).body.ding_dept).toBeUndefined();
+    // DingTalk role groups and roles are groups under g_role, with ding_group.
+    const roles = await t.http.get(`${API}/node/g_role/node/`).set(auth());
+    expect(roles.status).toBe(200);
+    const roleGroup = (roles.body as { nodes: Record<string, unknown>[] }).nodes.find(
+      (n) => n.name === '职务',
+    );
+    expect(roleGroup?.ding_group).toMatchObject({ uid: 9001, subject: 'role', is_group: true });
+    const role = await t.http.get(`${API}/node/${roleGroup?.node_uid as string}/node/`).set(auth());
+    expect((role.body as { nodes: Record<string, unknown>[] }).nodes[0]?.ding_group).toMatchObject({
+      uid: 9101,
+      is_group: false,
+    });
   });
 
   it('incremental pull: renames, moves, new and changed members; local fields and memberships survive', async () => {
@@ -336,6 +410,23 @@ describe('DingTalk sync, in-process jobs', () => {
     expect(ok.body.token).toMatch(/^[0-9a-f]{40,}$/);
     const used = await t.http.post(`${API}/ucenter/ding/login/`).send({ code: 'code-1' });
     expect(used.status).toBe(400);
+    // Matched on ding_user.uid, not on the username: the adopted local account of staff00003 signs in.
+    const adopted = (await t.http.get(`${API}/user/?page_size=100`).set(auth())).body as {
+      results: { username: string; ding_user?: { uid: string } }[];
+    };
+    const target = adopted.results.find((u) => u.ding_user?.uid === 'staff00003');
+    expect(target?.username).not.toBe('staff00003');
+    fake.loginCodes.set('code-3', 'staff00003');
+    const byUid = await t.http.post(`${API}/ucenter/ding/login/`).send({ code: 'code-3' });
+    expect(byUid.status).toBe(200);
+    expect(byUid.body.username).toBe(target?.username);
+    // A DingTalk member with no Arbor account is not registered.
+    fake.addUser({ userid: 'unsynced', name: '未同步', mobile: '13799990000', dept_id_list: [1] });
+    fake.loginCodes.set('code-x', 'unsynced');
+    const unknown = await t.http.post(`${API}/ucenter/ding/login/`).send({ code: 'code-x' });
+    expect(unknown.status).toBe(400);
+    expect(JSON.stringify(unknown.body)).toContain('not registered');
+    fake.users.delete('unsynced');
     expect((await t.http.post(`${API}/ucenter/ding/login/`).send({})).status).toBe(400);
 
     fake.qrCodes.set('qr-1', 'staff00002');

@@ -30,6 +30,7 @@ export class AppConfig {
     appKey: string;
     appSecret: string;
     corpId: string;
+    corpSecret: string;
     qrAppId: string;
     qrAppSecret: string;
     maxRps: number;
@@ -82,6 +83,7 @@ export class AppConfig {
       appKey: e.DINGTALK_APP_KEY,
       appSecret: e.DINGTALK_APP_SECRET,
       corpId: e.DINGTALK_CORP_ID,
+      corpSecret: e.DINGTALK_CORP_SECRET,
       qrAppId: e.DINGTALK_QR_APP_ID,
       qrAppSecret: e.DINGTALK_QR_APP_SECRET,
       maxRps: e.DINGTALK_MAX_RPS,

@@ -270,7 +270,10 @@ export class EnvironmentSchema {
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   DINGTALK_NEW_API_BASE = 'https://api.dingtalk.com';
 
-  /** The DingTalk internal app used for sync and in-app login; `sync/ding/config/` overrides these. */
+  /**
+   * Defaults of the DingTalk credentials: the internal app used for sync and in-app login, the corp
+   * credentials and the QR-login app. What an admin saves in `config/` (`ding_config`) wins field by field.
+   */
   @IsString()
   DINGTALK_APP_KEY = '';
 
@@ -280,7 +283,9 @@ export class EnvironmentSchema {
   @IsString()
   DINGTALK_CORP_ID = '';
 
-  /** The DingTalk QR-login app (`ding/qr/callback/`). */
+  @IsString()
+  DINGTALK_CORP_SECRET = '';
+
   @IsString()
   DINGTALK_QR_APP_ID = '';
 

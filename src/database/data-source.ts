@@ -47,6 +47,7 @@ import { SigningKeyEntity } from '../modules/oidc/entities/signing-key.entity';
 import { Oidc1764310000000 } from './migrations/1764310000000-oidc';
 import { OidcAccounts1764320000000 } from './migrations/1764320000000-oidc-accounts';
 import { BackchannelLogout1764500000000 } from './migrations/1764500000000-backchannel-logout';
+import { DingConfigToSettings1764650000000 } from './migrations/1764650000000-ding-config-to-settings';
 import { AuditSummaryGrams1764600000000 } from './migrations/1764600000000-audit-summary-grams';
 
 export const ENTITIES = [
@@ -97,6 +98,7 @@ export const MIGRATIONS = [
   Lifecycle1764400000000,
   BackchannelLogout1764500000000,
   AuditSummaryGrams1764600000000,
+  DingConfigToSettings1764650000000,
 ];
 
 /** One definition for the app, the CLI and the tests: SQLite by default, MySQL/MariaDB via DATABASE_URL. */

@@ -77,6 +77,8 @@ export class FakeDingTalk {
   readonly appSecret = 'fake-app-secret-0123456789';
   readonly qrAppId = 'dingoaqrapp';
   readonly qrAppSecret = 'fake-qr-secret';
+  readonly corpId = 'dingfakecorp';
+  readonly corpSecret = 'fake-corp-secret';
   /** Seconds an access token lives. */
   tokenTtlSeconds = 7200;
   scopes = new Set(ALL_SCOPES);
@@ -223,10 +225,14 @@ export class FakeDingTalk {
     if (window > this.qpsLimit) return fail(90018, '当前请求过多, 请稍后重试');
 
     if (path === 'gettoken') {
+      // The internal app's appkey/appsecret, or the legacy corpid/corpsecret.
+      const corp = query.has('corpid');
       const appkey = query.get('appkey') ?? query.get('corpid');
       const appsecret = query.get('appsecret') ?? query.get('corpsecret');
       if (!appkey || !appsecret) return fail(40035, '缺少参数 corpid or appkey');
-      if (appkey !== this.appKey || appsecret !== this.appSecret)
+      if (corp && (appkey !== this.corpId || appsecret !== this.corpSecret))
+        return fail(40089, '不合法的corpid或corpsecret');
+      if (!corp && (appkey !== this.appKey || appsecret !== this.appSecret))
         return fail(40096, '不合法的appKey或appSecret');
       if (!this.token || this.token.expiresAt <= now) {
         this.token = { value: randomBytes(16).toString('hex'), expiresAt: now + this.tokenTtlSeconds * 1000 };
@@ -237,6 +243,12 @@ export class FakeDingTalk {
         access_token: this.token.value,
         expires_in: Math.round((this.token.expiresAt - now) / 1000),
       };
+    }
+    // The QR-login app's own token (legacy `sns/gettoken`), used to check its credentials.
+    if (path === 'sns/gettoken') {
+      if (query.get('appid') !== this.qrAppId || query.get('appsecret') !== this.qrAppSecret)
+        return fail(40089, '不合法的appid或appsecret');
+      return { errcode: 0, errmsg: 'ok', access_token: randomBytes(16).toString('hex'), expires_in: 7200 };
     }
     if (path === 'sns/getuserinfo_bycode') return this.qrLogin(query, body, now);
     if (!path.startsWith('topapi/')) return { errcode: 404, errmsg: '请求的URI地址不存在' };

@@ -61,8 +61,12 @@ export async function freshDatabaseEnv(): Promise<{
   };
 }
 
-export async function createTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
-  const database = await freshDatabaseEnv();
+/** `database`: one the test prepared itself (to test a migration over older rows); dropped on close. */
+export async function createTestApp(
+  overrides: Record<string, string> = {},
+  options: { database?: { env: Record<string, string>; drop: () => Promise<void> } } = {},
+): Promise<TestApp> {
+  const database = options.database ?? (await freshDatabaseEnv());
   const config = AppConfig.fromEnvironment({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',

@@ -5,6 +5,7 @@ import { AdminScopeLink } from './admin-scope.link';
 import { PasswordHasher } from './password-hasher.service';
 import { PasswordPolicySource } from './password-policy.source';
 import { ProfileController } from './profile.controller';
+import { UserAnswerHooks } from './user-answer.hooks';
 import { UserLifecycleHooks } from './user-lifecycle.hooks';
 import { UserOrgLink } from './user-org.link';
 import { UserPermsLink } from './user-perms.link';
@@ -21,11 +22,20 @@ import { UsersService } from './users.service';
     PasswordHasher,
     PasswordPolicySource,
     UserLifecycleHooks,
+    UserAnswerHooks,
     UserOrgLink,
     UserPermsLink,
     AdminScopeLink,
     AdminBootstrapService,
   ],
-  exports: [UsersService, PasswordPolicySource, UserLifecycleHooks, UserOrgLink, UserPermsLink, AdminScopeLink],
+  exports: [
+    UsersService,
+    PasswordPolicySource,
+    UserLifecycleHooks,
+    UserAnswerHooks,
+    UserOrgLink,
+    UserPermsLink,
+    AdminScopeLink,
+  ],
 })
 export class AccountsModule {}

@@ -24,6 +24,7 @@ import { passwordProblems } from './password-policy';
 import { PasswordPolicySource } from './password-policy.source';
 import { parseMemberListQuery, parseUserListQuery, type UserListFilter } from './user-list-query';
 import { UserLifecycleHooks } from './user-lifecycle.hooks';
+import { UserAnswerHooks } from './user-answer.hooks';
 import { type UserCondition, UserOrgLink } from './user-org.link';
 import { toEmployeeResponse, toProfileResponse, toUserResponse } from './user.mapper';
 import { type LoginIdentifier, type UniqueField, UsersRepository } from './users.repository';
@@ -61,6 +62,7 @@ export class UsersService {
     private readonly scopes: AdminScopeLink,
     private readonly audit: AuditService,
     private readonly passwordPolicy: PasswordPolicySource,
+    private readonly answerHooks: UserAnswerHooks,
   ) {}
 
   async list(
@@ -324,14 +326,17 @@ export class UsersService {
     return response;
   }
 
+  /** User objects for a page of users: memberships and other rooms' fields, each read once for all. */
   async toUserResponses(users: UserEntity[]): Promise<UserResponseDto[]> {
-    const facts = await this.org.view.factsOf(users.map((u) => u.id));
-    return users.map((u) => toUserResponse(u, this.dates, facts.get(u.id)));
+    const ids = users.map((u) => u.id);
+    const [facts, extras] = await Promise.all([this.org.view.factsOf(ids), this.answerHooks.extrasOf(ids)]);
+    return users.map((u) => ({ ...toUserResponse(u, this.dates, facts.get(u.id)), ...extras.get(u.id) }));
   }
 
   private async toEmployeeResponses(users: UserEntity[]): Promise<EmployeeResponseDto[]> {
-    const facts = await this.org.view.factsOf(users.map((u) => u.id));
-    return users.map((u) => toEmployeeResponse(u, this.dates, facts.get(u.id)));
+    const ids = users.map((u) => u.id);
+    const [facts, extras] = await Promise.all([this.org.view.factsOf(ids), this.answerHooks.extrasOf(ids)]);
+    return users.map((u) => ({ ...toEmployeeResponse(u, this.dates, facts.get(u.id)), ...extras.get(u.id) }));
   }
 
   /** The profile with the caller's roles and powers, so pages know which admin views to offer. */

@@ -164,7 +164,14 @@ export class OrgService {
     const page = pageRequest(query);
     const name = typeof query.name === 'string' ? query.name.slice(0, 255) : undefined;
     const [rows, count] = await this.nodes.listOfKind(kind, name, page, scope.nodeCondition('n.id'));
-    return toPage(req, this.config.baseUrl, page, count, rows.map(toNodeLite));
+    const extra = await this.hooks.describedFields(rows);
+    return toPage(
+      req,
+      this.config.baseUrl,
+      page,
+      count,
+      rows.map((n) => ({ ...toNodeLite(n), ...extra.get(n.id) })),
+    );
   }
 
   async detail(route: NodeRoute, uid: string, scope: AdminScope): Promise<Record<string, unknown>> {
@@ -189,7 +196,7 @@ export class OrgService {
       );
       scope.usernames = users.map((u) => u.username).sort();
     }
-    const extra = (await this.hooks.extended.describe([node], manager)).get(node.id);
+    const extra = (await this.hooks.describe([node], manager)).get(node.id);
     return { ...toNodeDetail(node, parent, scope), ...extra };
   }
 
@@ -199,10 +206,13 @@ export class OrgService {
     const subtree = (await this.subtrees.subtree(root)).filter((n) => scope.seesNode(n.id));
     const byId = new Map(subtree.map((n) => [n.id, n]));
     const rootParent = root.parentId === null ? null : await this.nodes.findById(root.parentId);
+    const extra = await this.hooks.describedFields(subtree.filter((n) => scope.managesNode(n.id)));
     return preOrder(subtree, root.id).map((node) => {
       const parent = node.id === root.id ? rootParent : (byId.get(node.parentId ?? -1) ?? null);
       const { parent_uid, parent_node_uid } = parentFields(parent);
-      const info = scope.managesNode(node.id) ? toNodeLite(node) : toNodeReduced(node);
+      const info = scope.managesNode(node.id)
+        ? { ...toNodeLite(node), ...extra.get(node.id) }
+        : toNodeReduced(node);
       return { ...info, parent_uid, parent_node_uid };
     });
   }
@@ -265,9 +275,12 @@ export class OrgService {
       }
     }
 
+    const extra = await this.hooks.describedFields(shown.filter((n) => isOpen(n.id)));
     const render = (node: OrgNode): object => {
       const open = isOpen(node.id);
-      const out: Record<string, unknown> = { info: open ? toNodeLite(node) : toNodeReduced(node) };
+      const out: Record<string, unknown> = {
+        info: open ? { ...toNodeLite(node), ...extra.get(node.id) } : toNodeReduced(node),
+      };
       if (options.userRequired) {
         out.users = (membersOf.get(node.id) ?? []).flatMap((id) => lite.get(id) ?? []);
         out.headcount = headcount.get(node.id) ?? 0;
@@ -282,7 +295,7 @@ export class OrgService {
   async children(route: NodeRoute, uid: string, scope: AdminScope): Promise<Record<string, object[]>> {
     const parent = await this.requireSeenNode(refForRoute(route, uid), scope);
     const children = (await this.nodes.children(parent.id)).filter((n) => scope.seesNode(n.id));
-    const extra = await this.hooks.extended.describe(children);
+    const extra = await this.hooks.describe(children);
     return {
       [collectionKey(route)]: children.map((n) =>
         scope.managesNode(n.id) ? { ...toNodeLite(n), ...extra.get(n.id) } : toNodeReduced(n),

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { EntityManager } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
 import { MasterKey } from '../../common/crypto/master-key';
 import { SecretBox } from '../../common/crypto/secret-box';
 import { TransactionRunner } from '../../common/database/transaction-runner';
@@ -15,6 +16,9 @@ import {
   accountSupport,
   type AccountSupport,
   configView,
+  DING_CREDENTIALS,
+  type DingConfig,
+  type DingCredentialKind,
   type EmailConfig,
   mergeSection,
   metaView,
@@ -29,6 +33,15 @@ import {
 
 /** A live check of settings about to be saved (SMTP login, bucket access); throws a reason to refuse them. */
 export type SettingsProbe<S extends SectionName> = (next: SiteConfig[S]) => Promise<void>;
+
+/** A live check of one DingTalk credential pair (gettoken): true when DingTalk accepts it. */
+export type DingCredentialCheck = (kind: DingCredentialKind, id: string, secret: string) => Promise<boolean>;
+
+/**
+ * Secrets sealed under another purpose before they moved here: DingTalk's came from the sync room's own
+ * table (migration DingConfigToSettings1764650000000) and open with its key until the next write.
+ */
+const FORMER_PURPOSES: Partial<Record<SectionName, string>> = { ding: 'dingtalk' };
 
 const REQUEST_SECTIONS: [keyof UpdateConfigDto, SectionName][] = [
   ['company_config', 'company'],
@@ -47,7 +60,9 @@ const REQUEST_SECTIONS: [keyof UpdateConfigDto, SectionName][] = [
 @Injectable()
 export class SettingsService implements OnModuleInit {
   private readonly box: SecretBox;
+  private readonly formerBoxes = new Map<SectionName, SecretBox>();
   private readonly probes = new Map<SectionName, SettingsProbe<SectionName>>();
+  private dingCheck: DingCredentialCheck | null = null;
 
   constructor(
     private readonly repository: SettingsRepository,
@@ -55,9 +70,12 @@ export class SettingsService implements OnModuleInit {
     private readonly audit: AuditService,
     private readonly passwordPolicy: PasswordPolicySource,
     masterKey: MasterKey,
+    private readonly config: AppConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {
     this.box = new SecretBox(masterKey.value, 'site-config');
+    for (const [section, purpose] of Object.entries(FORMER_PURPOSES) as [SectionName, string][])
+      this.formerBoxes.set(section, new SecretBox(masterKey.value, purpose));
   }
 
   onModuleInit(): void {
@@ -67,6 +85,19 @@ export class SettingsService implements OnModuleInit {
   /** Lets a room check settings of its section live before they are saved (notifications, storage). */
   probe<S extends SectionName>(section: S, check: SettingsProbe<S>): void {
     this.probes.set(section, check as unknown as SettingsProbe<SectionName>);
+  }
+
+  /** Lets the sync room test DingTalk credentials live (gettoken) when `ding_config` is written. */
+  checkDingCredentialsWith(check: DingCredentialCheck): void {
+    this.dingCheck = check;
+  }
+
+  /**
+   * The DingTalk credentials in force: what was saved through `config/`, else the DINGTALK_* environment
+   * defaults (field by field), so a deployment can be configured either way.
+   */
+  async ding(): Promise<DingConfig> {
+    return this.withEnvironment(await this.section('ding'));
   }
 
   async all(manager?: EntityManager): Promise<SiteConfig> {
@@ -91,11 +122,13 @@ export class SettingsService implements OnModuleInit {
   }
 
   async view(): Promise<Record<string, unknown>> {
-    return configView(await this.all());
+    const config = await this.all();
+    return configView({ ...config, ding: this.withEnvironment(config.ding) });
   }
 
   async meta(): Promise<Record<string, unknown>> {
-    return metaView(await this.all());
+    const config = await this.all();
+    return metaView({ ...config, ding: this.withEnvironment(config.ding) });
   }
 
   async storageView(): Promise<Record<string, unknown>> {
@@ -113,8 +146,10 @@ export class SettingsService implements OnModuleInit {
       changes[name] = mergeSection(name, current[name], patch as Partial<SiteConfig[typeof name]>);
     }
     if (changes.email) changes.email = await this.checkedEmail(changes.email as EmailConfig);
+    if (dto.ding_config) changes.ding = await this.checkedDing(current.ding, dto.ding_config);
     await this.save(changes, `修改系统配置: ${Object.keys(changes).join(', ') || '无'}`);
-    return configView({ ...current, ...changes } as SiteConfig);
+    const next = { ...current, ...changes } as SiteConfig;
+    return configView({ ...next, ding: this.withEnvironment(next.ding) });
   }
 
   /** PATCH config/storage/: MinIO settings are checked (bucket reachable) before they are saved. */
@@ -134,6 +169,56 @@ export class SettingsService implements OnModuleInit {
     }
     await this.save({ storage: next }, `修改文件存储: ${next.method}`);
     return storageView(next);
+  }
+
+  /**
+   * Contract: vendor credentials are tested live; the `*_valid` flags are always saved, a secret only
+   * when its pair passes. A pair is tested when the write touches it (its id or a new secret); an
+   * empty secret keeps the stored one, and a pair missing either half is invalid.
+   */
+  private async checkedDing(current: DingConfig, patch: Partial<DingConfig>): Promise<DingConfig> {
+    const next = { ...current };
+    const effective = this.withEnvironment(current);
+    for (const pair of DING_CREDENTIALS) {
+      const id = patch[pair.id];
+      const secret = patch[pair.secret];
+      if (id === undefined && !secret) continue;
+      if (id !== undefined) next[pair.id] = id;
+      const candidate = { id: id ?? effective[pair.id], secret: secret || effective[pair.secret] };
+      const valid =
+        candidate.id !== '' && candidate.secret !== '' && (await this.testDing(pair.kind, candidate));
+      next[pair.valid] = valid;
+      if (valid && secret) next[pair.secret] = secret;
+    }
+    return next;
+  }
+
+  private async testDing(
+    kind: DingCredentialKind,
+    candidate: { id: string; secret: string },
+  ): Promise<boolean> {
+    if (!this.dingCheck) return false;
+    try {
+      return await this.dingCheck(kind, candidate.id, candidate.secret);
+    } catch (error) {
+      // DingTalk unreachable: the credentials are not known to work, so they are not saved.
+      this.logger.warn({ kind, err: error }, 'DingTalk credential check failed');
+      return false;
+    }
+  }
+
+  /** Empty fields of the stored DingTalk settings taken from the DINGTALK_* environment. */
+  private withEnvironment(stored: DingConfig): DingConfig {
+    const env = this.config.dingtalk;
+    return {
+      ...stored,
+      app_key: stored.app_key || env.appKey,
+      app_secret: stored.app_secret || env.appSecret,
+      corp_id: stored.corp_id || env.corpId,
+      corp_secret: stored.corp_secret || env.corpSecret,
+      qr_app_id: stored.qr_app_id || env.qrAppId,
+      qr_app_secret: stored.qr_app_secret || env.qrAppSecret,
+    };
   }
 
   private async checkedEmail(next: EmailConfig): Promise<EmailConfig> {
@@ -180,7 +265,7 @@ export class SettingsService implements OnModuleInit {
       const sealed = copy[key];
       if (typeof sealed !== 'string' || sealed === '') continue;
       try {
-        copy[key] = this.box.open(sealed);
+        copy[key] = openWithAny(sealed, this.box, this.formerBoxes.get(name));
       } catch {
         // A key rotated without re-entering the secrets: behave as unset, and say why in the log.
         this.logger.error(
@@ -191,5 +276,15 @@ export class SettingsService implements OnModuleInit {
       }
     }
     return withDefaults(name, copy);
+  }
+}
+
+/** Opens with the current box, else with the one the secret was sealed under before it moved here. */
+export function openWithAny(sealed: string, box: SecretBox, former?: SecretBox): string {
+  try {
+    return box.open(sealed);
+  } catch (error) {
+    if (!former) throw error;
+    return former.open(sealed);
   }
 }

@@ -76,9 +76,35 @@ export interface StorageConfig {
   bucket: string;
 }
 
+/**
+ * DingTalk credentials (contract `ding_config`): the internal app (sync and in-app login), the corp
+ * credentials and the QR-login app. Each `*_valid` says whether its pair passed a live check at the
+ * last write that touched it.
+ */
+export interface DingConfig {
+  app_key: string;
+  app_secret: string;
+  app_valid: boolean;
+  corp_id: string;
+  corp_secret: string;
+  corp_valid: boolean;
+  qr_app_id: string;
+  qr_app_secret: string;
+  qr_app_valid: boolean;
+}
+
+/** The three credential pairs of `ding_config` and the flag each check sets. */
+export const DING_CREDENTIALS = [
+  { kind: 'app', id: 'app_key', secret: 'app_secret', valid: 'app_valid' },
+  { kind: 'corp', id: 'corp_id', secret: 'corp_secret', valid: 'corp_valid' },
+  { kind: 'qr_app', id: 'qr_app_id', secret: 'qr_app_secret', valid: 'qr_app_valid' },
+] as const;
+export type DingCredentialKind = (typeof DING_CREDENTIALS)[number]['kind'];
+
 export interface SiteConfig {
   company: CompanyConfig;
   account: AccountConfig;
+  ding: DingConfig;
   sms: SmsConfig;
   email: EmailConfig;
   password: PasswordPolicy;
@@ -90,6 +116,7 @@ export type SectionName = keyof SiteConfig;
 export const SECTION_NAMES: SectionName[] = [
   'company',
   'account',
+  'ding',
   'sms',
   'email',
   'password',
@@ -101,6 +128,7 @@ export const SECTION_NAMES: SectionName[] = [
 export const SECRET_FIELDS: { [S in SectionName]: (keyof SiteConfig[S] & string)[] } = {
   company: [],
   account: [],
+  ding: ['app_secret', 'corp_secret', 'qr_app_secret'],
   sms: ['access_secret'],
   email: ['access_secret'],
   password: [],
@@ -127,6 +155,17 @@ export const DEFAULT_SITE_CONFIG: SiteConfig = {
     color: '',
   },
   account: { allow_register: false, allow_mobile: false, allow_email: false },
+  ding: {
+    app_key: '',
+    app_secret: '',
+    app_valid: false,
+    corp_id: '',
+    corp_secret: '',
+    corp_valid: false,
+    qr_app_id: '',
+    qr_app_secret: '',
+    qr_app_valid: false,
+  },
   sms: {
     vendor: 'aliyun',
     access_key: '',
@@ -213,6 +252,7 @@ export function configView(config: SiteConfig): Record<string, unknown> {
   return {
     company_config: withoutSecrets('company', config.company),
     account_config: withoutSecrets('account', config.account),
+    ding_config: withoutSecrets('ding', config.ding),
     sms_config: { ...withoutSecrets('sms', config.sms), is_valid: smsIsValid(config.sms) },
     email_config: { ...withoutSecrets('email', config.email), is_valid: emailIsValid(config.email) },
     password_config: { ...config.password, recommended_length: PASSWORD_RECOMMENDED_LENGTH },
@@ -265,7 +305,11 @@ export function metaView(config: SiteConfig): Record<string, unknown> {
       support_wechat_qr: false,
       support_github: false,
     },
-    ding_config: { app_key: '', corp_id: '', qr_app_id: '' },
+    ding_config: {
+      app_key: config.ding.app_key,
+      corp_id: config.ding.corp_id,
+      qr_app_id: config.ding.qr_app_id,
+    },
     alipay_config: { app_id: '' },
     work_wechat_config: { corp_id: '', agent_id: '' },
     wechat_config: { appid: '' },

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
-import { MasterKey } from '../../common/crypto/master-key';
-import { SecretBox } from '../../common/crypto/secret-box';
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { TransactionRunner } from '../../common/database/transaction-runner';
+import { isValidCron } from '../../common/time/cron';
 import { AppConfig } from '../../config/app-config';
 import { AuditService } from '../audit/audit.service';
-import { isValidCron } from '../../common/time/cron';
 import { SchedulesService } from '../jobs/schedules.service';
-import { DingTalkClient } from './dingtalk/dingtalk.client';
-import type { DingConfigDto, UpdateDingConfigDto } from './dto/ding-config.dto';
+import { SettingsService } from '../settings/settings.service';
+import type { DingCredentialKind } from '../settings/site-config';
+import { DingRequestLimits } from './ding-request-limits';
+import { credentialsAccepted, DingTalkClient } from './dingtalk/dingtalk.client';
+import type { DingSyncSettingsDto, UpdateDingSyncSettingsDto } from './dto/ding-sync-settings.dto';
 import { DingConfigEntity, type LeaverPolicy } from './entities/ding.entities';
 import { SyncErrors } from './sync.errors';
 
@@ -28,24 +29,27 @@ export interface EffectiveDingConfig {
 }
 
 /**
- * The DingTalk app's settings: environment defaults (DINGTALK_*), overridden by what an admin saved
- * through `sync/ding/config/` into this room's own table. Secrets saved that way are sealed under the
- * master key (SecretBox, purpose `dingtalk`) and are never returned.
+ * What the sync works with: the DingTalk credentials from the site configuration (`config/`
+ * ding_config, written and sealed by the settings room, DINGTALK_* defaults), and the sync's own
+ * settings (`sync/ding/config/`: leaver policy and the pull/push schedules).
  */
 @Injectable()
-export class DingConfigService implements OnApplicationBootstrap {
-  private readonly box: SecretBox;
+export class DingConfigService implements OnModuleInit, OnApplicationBootstrap {
   private readonly clients = new Map<string, DingTalkClient>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
+    private readonly settings: SettingsService,
     private readonly schedules: SchedulesService,
+    private readonly limits: DingRequestLimits,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
-    masterKey: MasterKey,
-  ) {
-    this.box = new SecretBox(masterKey.value, 'dingtalk');
+  ) {}
+
+  /** Saving `ding_config` tests each credential pair with DingTalk; this room knows how. */
+  onModuleInit(): void {
+    this.settings.checkDingCredentialsWith((kind, id, secret) => this.credentialsAccepted(kind, id, secret));
   }
 
   /** The configured cron schedules become the initial ones; later edits through the API win. */
@@ -60,6 +64,12 @@ export class DingConfigService implements OnApplicationBootstrap {
     }
   }
 
+  private async credentialsAccepted(kind: DingCredentialKind, id: string, secret: string): Promise<boolean> {
+    // The internal app's check is one of its requests, inside its window.
+    if (kind === 'app') await this.limits.forApp(id).acquire();
+    return credentialsAccepted(this.config.dingtalk.apiBase, kind, id, secret);
+  }
+
   private async hasScheduleRow(job: string): Promise<boolean> {
     const rows: unknown[] = await this.dataSource.query('SELECT name FROM job_schedules WHERE name = ?', [
       job,
@@ -72,16 +82,14 @@ export class DingConfigService implements OnApplicationBootstrap {
   }
 
   async effective(): Promise<EffectiveDingConfig> {
-    const row = await this.row();
+    const [row, ding] = await Promise.all([this.row(), this.settings.ding()]);
     const env = this.config.dingtalk;
-    const secret = (sealed: string | undefined, fallback: string): string =>
-      sealed ? this.box.open(sealed) : fallback;
     return {
-      appKey: row?.appKey || env.appKey,
-      appSecret: secret(row?.appSecretEnc, env.appSecret),
-      corpId: row?.corpId || env.corpId,
-      qrAppId: row?.qrAppId || env.qrAppId,
-      qrAppSecret: secret(row?.qrAppSecretEnc, env.qrAppSecret),
+      appKey: ding.app_key,
+      appSecret: ding.app_secret,
+      corpId: ding.corp_id,
+      qrAppId: ding.qr_app_id,
+      qrAppSecret: ding.qr_app_secret,
       leaverPolicy: row?.leaverPolicy ?? env.leaverPolicy,
       leaverDeleteDays: row?.leaverDeleteDays ?? env.leaverDeleteDays,
     };
@@ -95,7 +103,7 @@ export class DingConfigService implements OnApplicationBootstrap {
     return this.config.dingtalk.newApiBase;
   }
 
-  /** The client for the configured app; one per app key, so its token cache and rate limit are shared. */
+  /** The client for the configured app; one per app key and secret, so its token cache is shared. */
   async client(): Promise<DingTalkClient> {
     const { appKey, appSecret } = await this.effective();
     if (!appKey || !appSecret) throw SyncErrors.notConfigured();
@@ -108,24 +116,18 @@ export class DingConfigService implements OnApplicationBootstrap {
         appKey,
         appSecret,
         maxRps: this.config.dingtalk.maxRps,
+        limiter: this.limits.forApp(appKey),
       });
       this.clients.set(id, client);
     }
     return client;
   }
 
-  async read(): Promise<DingConfigDto> {
-    const row = await this.row();
+  async read(): Promise<DingSyncSettingsDto> {
     const effective = await this.effective();
     const [pull, push] = await Promise.all([this.schedules.get(PULL_JOB), this.schedules.get(PUSH_JOB)]);
     return {
-      app_key: effective.appKey,
-      app_valid: row?.appValid ?? false,
-      corp_id: effective.corpId,
-      qr_app_id: effective.qrAppId,
-      qr_app_valid: row?.qrAppValid ?? false,
-      has_app_secret: effective.appSecret !== '',
-      has_qr_app_secret: effective.qrAppSecret !== '',
+      app_configured: effective.appKey !== '' && effective.appSecret !== '',
       leaver_policy: effective.leaverPolicy,
       leaver_delete_days: effective.leaverDeleteDays,
       pull_cron: pull.cron,
@@ -135,26 +137,22 @@ export class DingConfigService implements OnApplicationBootstrap {
     };
   }
 
-  async update(dto: UpdateDingConfigDto): Promise<DingConfigDto> {
+  async update(dto: UpdateDingSyncSettingsDto): Promise<DingSyncSettingsDto> {
     for (const field of ['pull_cron', 'push_cron'] as const) {
       const value = dto[field];
       if (typeof value === 'string' && value.trim() !== '' && !isValidCron(value))
         throw SyncErrors.badCron(field);
     }
-    await this.tx.run(async (manager) => {
-      const repo = manager.getRepository(DingConfigEntity);
-      const row = (await repo.findOne({ where: {}, order: { id: 'ASC' } })) ?? repo.create({});
-      if (dto.app_key !== undefined) row.appKey = dto.app_key;
-      if (dto.corp_id !== undefined) row.corpId = dto.corp_id;
-      if (dto.qr_app_id !== undefined) row.qrAppId = dto.qr_app_id;
-      if (dto.app_secret) row.appSecretEnc = this.box.seal(dto.app_secret);
-      if (dto.qr_app_secret) row.qrAppSecretEnc = this.box.seal(dto.qr_app_secret);
-      if (dto.leaver_policy !== undefined) row.leaverPolicy = dto.leaver_policy;
-      if (dto.leaver_delete_days !== undefined) row.leaverDeleteDays = dto.leaver_delete_days;
-      if (dto.app_key !== undefined || dto.app_secret) row.appValid = false;
-      await repo.save(row);
-      await this.audit.record(manager, { subject: 'config', summary: '修改钉钉配置' });
-    });
+    if (dto.leaver_policy !== undefined || dto.leaver_delete_days !== undefined) {
+      await this.tx.run(async (manager) => {
+        const repo = manager.getRepository(DingConfigEntity);
+        const row = (await repo.findOne({ where: {}, order: { id: 'ASC' } })) ?? repo.create({});
+        if (dto.leaver_policy !== undefined) row.leaverPolicy = dto.leaver_policy;
+        if (dto.leaver_delete_days !== undefined) row.leaverDeleteDays = dto.leaver_delete_days;
+        await repo.save(row);
+        await this.audit.record(manager, { subject: 'config', summary: '修改钉钉同步设置' });
+      });
+    }
     for (const [field, job] of [
       ['pull_cron', PULL_JOB],
       ['push_cron', PUSH_JOB],
@@ -164,14 +162,5 @@ export class DingConfigService implements OnApplicationBootstrap {
         await this.schedules.set(job, value && value.trim() !== '' ? value.trim() : null);
     }
     return this.read();
-  }
-
-  /** Remembers the outcome of a credentials check (preflight), as ArkID's `app_valid`. */
-  async markAppValid(valid: boolean): Promise<void> {
-    const repo = this.dataSource.getRepository(DingConfigEntity);
-    const row = (await repo.findOne({ where: {}, order: { id: 'ASC' } })) ?? repo.create({});
-    if (row.appValid === valid && row.id !== undefined) return;
-    row.appValid = valid;
-    await repo.save(row);
   }
 }

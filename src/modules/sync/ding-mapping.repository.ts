@@ -16,6 +16,28 @@ export class DingMappingRepository {
     return (manager ?? this.dataSource.manager).getRepository(DingNodeEntity).find();
   }
 
+  /** Mapping rows of these Arbor users (one query per 500 ids: a page of a list is one). */
+  async usersOfUserIds(userIds: readonly number[]): Promise<DingUserEntity[]> {
+    const rows: DingUserEntity[] = [];
+    for (const ids of chunks(userIds)) {
+      rows.push(...(await this.dataSource.getRepository(DingUserEntity).findBy({ userId: In(ids) })));
+    }
+    return rows;
+  }
+
+  /** Mapping rows of these Arbor nodes, the same way. */
+  async nodesOfNodeIds(nodeIds: readonly number[], manager?: EntityManager): Promise<DingNodeEntity[]> {
+    const rows: DingNodeEntity[] = [];
+    for (const ids of chunks(nodeIds)) {
+      rows.push(
+        ...(await (manager ?? this.dataSource.manager)
+          .getRepository(DingNodeEntity)
+          .findBy({ nodeId: In(ids) })),
+      );
+    }
+    return rows;
+  }
+
   userByUserid(userid: string): Promise<DingUserEntity | null> {
     return this.dataSource.getRepository(DingUserEntity).findOneBy({ dingUserid: userid });
   }
@@ -44,4 +66,10 @@ export class DingMappingRepository {
   async deleteNode(manager: EntityManager, key: string): Promise<void> {
     await manager.getRepository(DingNodeEntity).delete({ dingKey: key });
   }
+}
+
+function chunks(ids: readonly number[], size = 500): number[][] {
+  const out: number[][] = [];
+  for (let start = 0; start < ids.length; start += size) out.push(ids.slice(start, start + size));
+  return out;
 }

@@ -85,7 +85,6 @@ export class DingSyncService {
     try {
       await client.accessToken();
     } catch (error) {
-      if (error instanceof DingTalkCredentialsError) await this.dingConfig.markAppValid(false);
       return {
         ok: false,
         credentials: false,
@@ -112,7 +111,6 @@ export class DingSyncService {
       }
     }
     const ok = checks.every((c) => c.ok);
-    await this.dingConfig.markAppValid(ok);
     return {
       ok,
       credentials: true,

@@ -7,7 +7,7 @@ import { SESSION_COOKIE } from '../auth/token.strategy';
 import type { TaskTicketDto } from '../jobs/tasks.service';
 import { DingConfigService } from './ding-config.service';
 import { DingSyncService, type PreflightDto } from './ding-sync.service';
-import { type DingConfigDto, UpdateDingConfigDto } from './dto/ding-config.dto';
+import { type DingSyncSettingsDto, UpdateDingSyncSettingsDto } from './dto/ding-sync-settings.dto';
 
 function dryRunOf(query: Record<string, unknown>, body: unknown): boolean {
   const fromBody =
@@ -77,16 +77,18 @@ export class SyncController {
   @RequirePower('system_config_write')
   @Get('sync/ding/config')
   @ApiBearerAuth('Token')
-  @ApiOperation({ summary: 'DingTalk app settings and sync schedules (secrets are never returned)' })
-  readConfig(): Promise<DingConfigDto> {
+  @ApiOperation({
+    summary: 'The sync settings: leaver policy and pull/push schedules (credentials are in config/)',
+  })
+  readConfig(): Promise<DingSyncSettingsDto> {
     return this.dingConfig.read();
   }
 
   @RequirePower('system_config_write')
   @Patch('sync/ding/config')
   @ApiBearerAuth('Token')
-  @ApiOperation({ summary: 'Change DingTalk app settings, leaver policy and the pull/push cron schedules' })
-  updateConfig(@Body() dto: UpdateDingConfigDto): Promise<DingConfigDto> {
+  @ApiOperation({ summary: 'Change the leaver policy and the pull/push cron schedules' })
+  updateConfig(@Body() dto: UpdateDingSyncSettingsDto): Promise<DingSyncSettingsDto> {
     return this.dingConfig.update(dto);
   }
 

@@ -4,8 +4,11 @@ import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { OrgModule } from '../org/org.module';
+import { SettingsModule } from '../settings/settings.module';
+import { DingAnswerFields } from './ding-answer-fields';
 import { DingConfigService, PULL_JOB, PUSH_JOB } from './ding-config.service';
 import { DingMappingRepository } from './ding-mapping.repository';
+import { DingRequestLimits } from './ding-request-limits';
 import { DingPullService } from './ding-pull.service';
 import { DingPushService } from './ding-push.service';
 import { DingPullProcessor, DingPushProcessor } from './ding-sync.processors';
@@ -20,6 +23,7 @@ const LEASE = { lockKey: 'dingtalk-directory' };
     AuditModule,
     AuthModule,
     OrgModule,
+    SettingsModule,
     // Pull and push share one lock: they never run at the same time, on any worker.
     JobsModule.forFeature([
       { name: PULL_JOB, attempts: 4, backoffMs: 10000, ...LEASE },
@@ -30,6 +34,8 @@ const LEASE = { lockKey: 'dingtalk-directory' };
   providers: [
     DingConfigService,
     DingMappingRepository,
+    DingAnswerFields,
+    DingRequestLimits,
     DingPullService,
     DingPushService,
     DingSyncService,

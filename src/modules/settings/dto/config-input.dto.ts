@@ -38,6 +38,23 @@ export class AccountConfigDto {
   @BoolField() allow_email?: boolean;
 }
 
+const DING_ID = { max: 128, pattern: /^$|^[A-Za-z0-9_.-]+$/, patternMessage: 'Enter a DingTalk id.' };
+const DING_SECRET = {
+  max: 256,
+  trim: false,
+  description: 'Write-only; saved only when DingTalk accepts it.',
+};
+
+/** `ding_config`: each pair is checked with DingTalk (gettoken); `*_valid` are read-only. */
+export class DingConfigDto {
+  @StringField(DING_ID) app_key?: string;
+  @StringField(DING_SECRET) app_secret?: string;
+  @StringField(DING_ID) corp_id?: string;
+  @StringField(DING_SECRET) corp_secret?: string;
+  @StringField(DING_ID) qr_app_id?: string;
+  @StringField(DING_SECRET) qr_app_secret?: string;
+}
+
 const TEMPLATE = { max: 64, pattern: /^$|^[A-Za-z0-9_]+$/, patternMessage: 'Enter a template code.' };
 
 export class SmsConfigDto {
@@ -98,6 +115,7 @@ export class CaptchaConfigDto {
 export class UpdateConfigDto {
   @Section(() => CompanyConfigDto) company_config?: CompanyConfigDto;
   @Section(() => AccountConfigDto) account_config?: AccountConfigDto;
+  @Section(() => DingConfigDto) ding_config?: DingConfigDto;
   @Section(() => SmsConfigDto) sms_config?: SmsConfigDto;
   @Section(() => EmailConfigDto) email_config?: EmailConfigDto;
   @Section(() => PasswordConfigDto) password_config?: PasswordConfigDto;

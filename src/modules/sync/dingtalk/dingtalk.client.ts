@@ -6,7 +6,7 @@ import {
   DingTalkQuotaError,
   DingTalkScopeError,
 } from './dingtalk.errors';
-import { SlidingWindowLimiter } from './rate-limiter';
+import { type RequestLimiter, SlidingWindowLimiter } from './rate-limiter';
 
 export interface DingTalkDept {
   dept_id: number;
@@ -42,6 +42,8 @@ export interface DingTalkClientOptions {
   appKey: string;
   appSecret: string;
   maxRps: number;
+  /** The app's request window; shared through Redis when there is one. Default: this client's own. */
+  limiter?: RequestLimiter;
   /** Attempts for throttling and busy answers before giving up. */
   maxRetries?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -60,6 +62,12 @@ interface Envelope {
   [key: string]: unknown;
 }
 
+/**
+ * A window a little over a second: DingTalk counts arrivals, and network jitter can bunch requests
+ * sent a full second apart. An occasional 90018 that still gets through is waited out and retried.
+ */
+export const DINGTALK_WINDOW_MS = 1030;
+
 // Per-app and per-API QPS limits, the global API limit, and "system busy": wait and retry.
 const THROTTLED = new Set([90018, 90006, 90005, 90019, 90002, -1]);
 const TOKEN_INVALID = new Set(['40014', '40000', '42001']);
@@ -72,7 +80,7 @@ const TOKEN_INVALID = new Set(['40014', '40000', '42001']);
 export class DingTalkClient {
   private token: { value: string; expiresAt: number } | null = null;
   private tokenFetch: Promise<string> | null = null;
-  private readonly limiter: SlidingWindowLimiter;
+  private readonly limiter: RequestLimiter;
   private readonly sleep: (ms: number) => Promise<void>;
   requests = 0;
   /** Send times within the last second, and the most there have been since `resetPeak()`. */
@@ -80,9 +88,7 @@ export class DingTalkClient {
   private peak = 0;
 
   constructor(private readonly options: DingTalkClientOptions) {
-    // A window a little over a second: DingTalk counts arrivals, and network jitter can bunch requests
-    // sent a full second apart. An occasional 90018 that still gets through is waited out and retried.
-    this.limiter = new SlidingWindowLimiter(options.maxRps, 1030);
+    this.limiter = options.limiter ?? new SlidingWindowLimiter(options.maxRps, DINGTALK_WINDOW_MS);
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
@@ -357,6 +363,40 @@ export async function retryWhenThrottled<T>(
       await sleep(1000 * attempt);
     }
   }
+}
+
+/**
+ * The live check of one credential pair when an admin saves it (contract: vendor credentials are
+ * tested live): the internal app's `gettoken?appkey&appsecret`, the corp's `gettoken?corpid&corpsecret`,
+ * the QR-login app's `sns/gettoken?appid&appsecret`. True when DingTalk hands out a token; throws when
+ * DingTalk could not answer (unreachable, throttled), so the caller can tell "refused" from "unknown".
+ */
+export async function credentialsAccepted(
+  apiBase: string,
+  kind: 'app' | 'corp' | 'qr_app',
+  id: string,
+  secret: string,
+): Promise<boolean> {
+  const [path, query] =
+    kind === 'app'
+      ? ['gettoken', { appkey: id, appsecret: secret }]
+      : kind === 'corp'
+        ? ['gettoken', { corpid: id, corpsecret: secret }]
+        : ['sns/gettoken', { appid: id, appsecret: secret }];
+  const response = await fetch(`${apiBase}/${path}?${new URLSearchParams(query).toString()}`, {
+    signal: AbortSignal.timeout(10000),
+  });
+  const text = await response.text();
+  let envelope: Envelope;
+  try {
+    envelope = JSON.parse(text) as Envelope;
+  } catch {
+    throw new DingTalkError(path, 'no_envelope', text.slice(0, 200));
+  }
+  if (envelope.errcode === 0 && typeof envelope.access_token === 'string') return true;
+  if (typeof envelope.errcode === 'number' && THROTTLED.has(envelope.errcode))
+    throw new DingTalkError(path, envelope.errcode, envelope.errmsg ?? '');
+  return false;
 }
 
 /** Legacy QR login: exchanges the temporary code for the scanner's unionid (signed with the QR app secret). */

@@ -1,14 +1,17 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { Equals, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { LEAVER_POLICIES, type LeaverPolicy } from '../entities/ding.entities';
 
-/** PATCH sync/ding/config/: any subset. Secrets are write-only; an empty secret keeps the stored one. */
-export class UpdateDingConfigDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(128) app_key?: string;
-  @ApiPropertyOptional({ writeOnly: true }) @IsOptional() @IsString() @MaxLength(256) app_secret?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(128) corp_id?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(128) qr_app_id?: string;
-  @ApiPropertyOptional({ writeOnly: true }) @IsOptional() @IsString() @MaxLength(256) qr_app_secret?: string;
+const MOVED = { message: 'DingTalk credentials are set in config/ (ding_config).' };
+
+/** Credential fields this route took before they moved to `config/`: named so a client is told where. */
+const Moved = (): PropertyDecorator => {
+  const decorators = [ValidateIf((_, v) => v !== undefined), Equals(undefined, MOVED)];
+  return (target, key) => decorators.forEach((d) => d(target, key));
+};
+
+/** PATCH sync/ding/config/: any subset of the sync's own settings (credentials live in `config/`). */
+export class UpdateDingSyncSettingsDto {
   @ApiPropertyOptional({ enum: LEAVER_POLICIES })
   @IsOptional()
   @IsIn(LEAVER_POLICIES)
@@ -27,16 +30,18 @@ export class UpdateDingConfigDto {
   @IsString()
   @MaxLength(128)
   push_cron?: string | null;
+
+  @Moved() app_key?: unknown;
+  @Moved() app_secret?: unknown;
+  @Moved() corp_id?: unknown;
+  @Moved() corp_secret?: unknown;
+  @Moved() qr_app_id?: unknown;
+  @Moved() qr_app_secret?: unknown;
 }
 
-export interface DingConfigDto {
-  app_key: string;
-  app_valid: boolean;
-  corp_id: string;
-  qr_app_id: string;
-  qr_app_valid: boolean;
-  has_app_secret: boolean;
-  has_qr_app_secret: boolean;
+export interface DingSyncSettingsDto {
+  /** Whether the internal app's key and secret are set (in `config/` or the environment). */
+  app_configured: boolean;
   leaver_policy: LeaverPolicy;
   leaver_delete_days: number;
   pull_cron: string | null;

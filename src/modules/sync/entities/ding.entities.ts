@@ -3,32 +3,14 @@ import { Column, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 
 export const LEAVER_POLICIES = ['disable', 'delete', 'ignore'] as const;
 export type LeaverPolicy = (typeof LEAVER_POLICIES)[number];
 
-/** The DingTalk app's settings; one row. Secrets are AES-GCM ciphertext, never returned by reads. */
+/**
+ * The sync's own settings (what a pull does with leavers); one row. The DingTalk credentials are site
+ * configuration (`config/` ding_config, the settings room).
+ */
 @Entity('ding_config')
 export class DingConfigEntity {
   @PrimaryGeneratedColumn()
   id!: number;
-
-  @Column({ name: 'app_key', type: 'varchar', length: 128, default: '' })
-  appKey!: string;
-
-  @Column({ name: 'app_secret_enc', type: 'varchar', length: 512, default: '' })
-  appSecretEnc!: string;
-
-  @Column({ name: 'corp_id', type: 'varchar', length: 128, default: '' })
-  corpId!: string;
-
-  @Column({ name: 'qr_app_id', type: 'varchar', length: 128, default: '' })
-  qrAppId!: string;
-
-  @Column({ name: 'qr_app_secret_enc', type: 'varchar', length: 512, default: '' })
-  qrAppSecretEnc!: string;
-
-  @Column({ name: 'app_valid', type: 'boolean', default: false })
-  appValid!: boolean;
-
-  @Column({ name: 'qr_app_valid', type: 'boolean', default: false })
-  qrAppValid!: boolean;
 
   @Column({ name: 'leaver_policy', type: 'varchar', length: 16, default: 'disable' })
   leaverPolicy!: LeaverPolicy;
