@@ -2,8 +2,10 @@ import { API, createTestApp, createUser, type TestApp } from './harness/test-app
 import { authorize, basic, browser, codeFrom, csrfOf, pkce, REDIRECT, registerApp } from './harness/oauth';
 
 /**
- * What the hosted pages and the provider must refuse: login CSRF, open redirects through `next` and the
- * language switch, the lockout rules on the login form, expired codes.
+ * What the hosted pages and the provider must refuse: login CSRF (standalone and inside an authorization,
+ * consent included), open redirects through `next`, the language switch and sign-out, the lockout rules
+ * on the login form, expired codes, a code sent to another redirect URI, the password grant for a user
+ * without the app's access permission.
  */
 describe('hosted pages and provider security', () => {
   let t: TestApp;
@@ -117,5 +119,114 @@ describe('hosted pages and provider security', () => {
       });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_grant');
+  });
+
+  const authorizeQuery = (clientId: string, challenge: string) => ({
+    client_id: clientId,
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: 'openid',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  });
+
+  it('refuses a login or a consent inside an authorization without the browser’s CSRF token', async () => {
+    const client = await registerApp(t);
+    const user = await createUser(t);
+    const agent = browser(t);
+    const started = await authorize(agent, authorizeQuery(client.clientId, pkce().challenge), null);
+    const page = started.page?.text ?? '';
+    const uid = /action="\/interaction\/([^/"]+)\/login"/.exec(page)?.[1] as string;
+    expect(uid).toEqual(expect.any(String));
+    for (const csrf of [undefined, 'forged', csrfOf((await browser(t).get('/login/')).text)]) {
+      const res = await agent
+        .post(`/interaction/${uid}/login`)
+        .type('form')
+        .send({ ...(csrf ? { csrf } : {}), username: user.username, password: user.password });
+      expect(res.status).toBe(403);
+      expect(res.headers['set-cookie']?.toString() ?? '').not.toContain('spauthn=');
+      expect(res.headers.location).toBeUndefined();
+    }
+    // Signed in properly, a forged consent issues no code.
+    const login = await agent
+      .post(`/interaction/${uid}/login`)
+      .type('form')
+      .send({ csrf: csrfOf(page), username: user.username, password: user.password });
+    expect(login.status).toBe(303);
+    let res = await agent.get(new URL(login.headers.location, 'http://x').pathname);
+    while (res.status === 303 && !/^https:/.test(res.headers.location)) {
+      const next = new URL(res.headers.location, 'http://x');
+      res = await agent.get(next.pathname + next.search);
+    }
+    expect(res.text).toContain('id="allow"');
+    const consentUid = /action="\/interaction\/([^/"]+)\/confirm"/.exec(res.text)?.[1] as string;
+    const forged = await agent
+      .post(`/interaction/${consentUid}/confirm`)
+      .type('form')
+      .send({ csrf: 'forged' });
+    expect(forged.status).toBe(400);
+    expect(forged.headers.location).toBeUndefined();
+  });
+
+  it.each([
+    'https://evil.example/',
+    `${REDIRECT}/`,
+    'https://rp.example/cb?x=1',
+    'https://evil.example@rp.example/cb',
+    'javascript:alert(1)',
+  ])('never signs out to an unregistered post_logout_redirect_uri: %s', async (uri) => {
+    const client = await registerApp(t);
+    const agent = browser(t);
+    const res = await agent.get(
+      `/oauth/session/end/?${new URLSearchParams({ client_id: client.clientId, post_logout_redirect_uri: uri }).toString()}`,
+    );
+    expect(res.status).toBe(400);
+    expect(res.headers.location).toBeUndefined();
+    // The registered one (the app's redirect URI) is accepted, so the refusal is about the URI.
+    const registered = await agent.get(
+      `/oauth/session/end/?${new URLSearchParams({ client_id: client.clientId, post_logout_redirect_uri: REDIRECT }).toString()}`,
+    );
+    expect(registered.status).toBe(200);
+  });
+
+  it('sends /logout/ only to the provider’s sign-out, whatever next says', async () => {
+    for (const next of ['https://evil.example/', '//evil.example', '/\\evil.example']) {
+      const res = await browser(t)
+        .get(`/logout/?next=${encodeURIComponent(next)}`)
+        .expect(303);
+      expect(res.headers.location).toBe('/oauth/session/end/');
+    }
+  });
+
+  it('refuses a code presented with another redirect URI than it was issued for', async () => {
+    const client = await registerApp(t, { redirect_uris: `${REDIRECT} https://rp.example/other` });
+    const user = await createUser(t);
+    const { verifier, challenge } = pkce();
+    const { location } = await authorize(browser(t), authorizeQuery(client.clientId, challenge), user);
+    const res = await t.http
+      .post('/oauth/token/')
+      .set('Authorization', basic(client))
+      .type('form')
+      .send({
+        grant_type: 'authorization_code',
+        code: codeFrom(location),
+        redirect_uri: 'https://rp.example/other',
+        code_verifier: verifier,
+      });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_grant');
+  });
+
+  it('refuses the password grant to a user without the app’s access permission', async () => {
+    const client = await registerApp(t, { authorization_grant_type: 'password' }, { allow_any_user: false });
+    const user = await createUser(t);
+    const res = await t.http
+      .post('/oauth/token/')
+      .set('Authorization', basic(client))
+      .type('form')
+      .send({ grant_type: 'password', username: user.username, password: user.password });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_grant');
+    expect(res.body.access_token).toBeUndefined();
   });
 });
