@@ -1,4 +1,6 @@
 import { decodeJwt } from 'jose';
+import { TransactionRunner } from '../src/common/database/transaction-runner';
+import { UsersService } from '../src/modules/accounts/users.service';
 import { API, createTestApp, createUser, login, type TestApp } from './harness/test-app';
 import {
   authorize,
@@ -97,6 +99,7 @@ describe.each([
     ['an admin disables the user', 'disable'],
     ['an admin resets the password', 'admin-reset'],
     ['the user changes its own password', 'self-change'],
+    ['a sync turns the account off (DingTalk leavers)', 'sync-disable'],
   ])('ends everything when %s', async (_label, change) => {
     const path = `/${change}/logout`;
     const { client, user, apiToken, agent, tokens } = await signedInEverywhere(path);
@@ -112,6 +115,13 @@ describe.each([
         .set(await admin())
         .send({ password: 'Brand-new-pass-9', require_reset_password: false })
         .expect(200);
+    } else if (change === 'sync-disable') {
+      // The DingTalk pull (and the CSV import) write through this accounts-service call.
+      const users = t.app.get(UsersService);
+      const found = await users.findLoginCandidate('username', user.username);
+      await t.app
+        .get(TransactionRunner)
+        .run((manager) => users.updateImported(manager, found!.id, { isActive: false }));
     } else {
       await t.http
         .patch(`${API}/ucenter/password/`)
