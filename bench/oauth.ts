@@ -91,6 +91,8 @@ interface Side {
   errors: number;
   /** Cores every other process on the machine used meanwhile (other engineers' tests). */
   other_cores: number;
+  /** CPU the measured server (all its threads) spent per request, ms: far steadier than req/s on a busy machine. */
+  server_cpu_ms: number;
 }
 
 interface CaseSummary {
@@ -170,9 +172,9 @@ async function measureStore(settings: Settings, store: Store): Promise<CaseSumma
         const iteration = await prepare(kase, agent, side.base, side.client, concurrency);
         const before = cpuSample(side.pids);
         const load = await closedLoop(concurrency, settings.warmupS, settings.durationS, iteration);
-        const others = otherCores(before, cpuSample(side.pids));
+        const after = cpuSample(side.pids);
         firstError ??= load.firstError;
-        measured.push(sideOf(load, others));
+        measured.push(sideOf(load, otherCores(before, after), serverCores(before, after)));
       }
       if (!server.running) throw new Error('the Arbor server exited during the load');
       const [arbor, baseline] = measured;
@@ -319,6 +321,7 @@ async function startBare(client: BenchClient): Promise<BareProvider> {
 interface BareLoop {
   perSecond: number;
   latencies: number[];
+  cores: number;
   others: number;
 }
 
@@ -349,13 +352,14 @@ function argon2Loop(concurrency: number, durationS: number): Promise<Side> {
             seconds: 0,
           },
           bare.others,
+          bare.cores,
         ),
       );
     });
   });
 }
 
-function sideOf(load: LoadResult, others: number): Side {
+function sideOf(load: LoadResult, others: number, serverCoresUsed: number): Side {
   const sorted = [...load.latencies].sort((a, b) => a - b);
   return {
     per_s: round1(load.perSecond),
@@ -364,6 +368,7 @@ function sideOf(load: LoadResult, others: number): Side {
     p99_ms: round1(percentile(sorted, 99)),
     errors: load.errors,
     other_cores: Math.round(others * 100) / 100,
+    server_cpu_ms: Math.round((serverCoresUsed * 100_000) / Math.max(load.perSecond, 1e-9)) / 100,
   };
 }
 
@@ -372,7 +377,9 @@ function sideOf(load: LoadResult, others: number): Side {
 interface CpuSample {
   at: number;
   busy: number;
+  /** This process and the measured server. */
   mine: number;
+  server: number;
 }
 
 function ticksOf(statPath: string): number {
@@ -385,17 +392,22 @@ function ticksOf(statPath: string): number {
 function cpuSample(pids: number[]): CpuSample {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
   const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  let mine = ticksOf('/proc/self/stat');
+  let server = 0;
   for (const pid of pids) {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        mine += ticksOf(`/proc/${pid}/task/${tid}/stat`);
+        server += ticksOf(`/proc/${pid}/task/${tid}/stat`);
       } catch {
         // The thread ended between listing and reading.
       }
     }
   }
-  return { at: performance.now(), busy: user + nice + system + irq + softirq + steal, mine };
+  const mine = ticksOf('/proc/self/stat') + server;
+  return { at: performance.now(), busy: user + nice + system + irq + softirq + steal, mine, server };
+}
+
+function serverCores(from: CpuSample, to: CpuSample): number {
+  return (to.server - from.server) / CLOCK_TICKS / ((to.at - from.at) / 1000);
 }
 
 function otherCores(from: CpuSample, to: CpuSample): number {
@@ -427,6 +439,8 @@ function printSummary(s: CaseSummary): void {
       `  ${baselineName.padEnd(25)}: ${s.baseline.per_s}${disturbed(s.baseline)}`,
       `  ratio Arbor / bare        : ${s.ratio}   target ${goals.join(' and ')}   ${verdict(ok)}`,
       `  latency p50 / p95 / p99   : Arbor ${latency(s.arbor)}; bare ${latency(s.baseline)}`,
+      `  server CPU per request    : Arbor ${s.arbor.server_cpu_ms} ms; bare ${s.baseline.server_cpu_ms} ms` +
+        `   (CPU ratio ${Math.round((s.baseline.server_cpu_ms / Math.max(s.arbor.server_cpu_ms, 1e-9)) * 100) / 100})`,
       `  failed requests           : Arbor ${s.arbor.errors}, bare ${s.baseline.errors}   target 0` +
         (s.first_error === undefined ? '' : `   (first: ${s.first_error})`),
     ].join('\n'),

@@ -127,6 +127,42 @@ describe('OAuth 2.0 / OIDC provider', () => {
     expect((await credentials(fresh)).status).toBe(200);
   });
 
+  it('reads clients through a cache that an app edit or deletion refreshes on the next request', async () => {
+    const client = await registerApp(t);
+    const admin = { Authorization: `Token ${await t.adminToken()}` };
+    const other = 'https://rp.example/other';
+    const authorizeWith = (redirectUri: string) =>
+      t.http.get(
+        `/oauth/authorize/?${new URLSearchParams({
+          client_id: client.clientId,
+          redirect_uri: redirectUri,
+          response_type: 'code',
+          scope: 'openid',
+        }).toString()}`,
+      );
+    const credentials = () =>
+      t.http
+        .post('/oauth/token/')
+        .set('Authorization', basic(client))
+        .type('form')
+        .send({ grant_type: 'client_credentials' });
+    expect((await authorizeWith(REDIRECT)).status).toBe(303);
+    expect((await credentials()).status).toBe(200);
+    await t.http
+      .patch(`${API}/app/${client.appUid}/`)
+      .set(admin)
+      .send({ oauth_app: { redirect_uris: other } })
+      .expect(200);
+    const stale = await authorizeWith(REDIRECT);
+    expect(stale.status).toBe(400);
+    expect(stale.text).toContain('redirect_uri');
+    expect((await authorizeWith(other)).status).toBe(303);
+    await t.http.delete(`${API}/app/${client.appUid}/`).set(admin).expect(204);
+    const gone = await credentials();
+    expect(gone.status).toBe(401);
+    expect(gone.body).toMatchObject({ error: 'invalid_client' });
+  });
+
   it('answers RFC 6749 errors', async () => {
     const client = await registerApp(t);
     const res = await t.http

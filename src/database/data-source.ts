@@ -49,6 +49,7 @@ import { OidcAccounts1764320000000 } from './migrations/1764320000000-oidc-accou
 import { BackchannelLogout1764500000000 } from './migrations/1764500000000-backchannel-logout';
 import { DingConfigToSettings1764650000000 } from './migrations/1764650000000-ding-config-to-settings';
 import { AuditSummaryGrams1764600000000 } from './migrations/1764600000000-audit-summary-grams';
+import { AppsStamp1764700000000 } from './migrations/1764700000000-apps-stamp';
 
 export const ENTITIES = [
   UserEntity,
@@ -98,6 +99,7 @@ export const MIGRATIONS = [
   Lifecycle1764400000000,
   BackchannelLogout1764500000000,
   AuditSummaryGrams1764600000000,
+  AppsStamp1764700000000,
   DingConfigToSettings1764650000000,
 ];
 

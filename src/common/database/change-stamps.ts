@@ -4,7 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { ChangeStampEntity } from './change-stamp.entity';
 
 /** Topics whose writers bump a stamp; seeded by the migration that introduces each one. */
-export type ChangeTopic = 'org' | 'perm' | 'oidc_keys';
+export type ChangeTopic = 'org' | 'perm' | 'oidc_keys' | 'apps';
 
 /** Version stamps for caches that must never serve an answer older than the last committed write. */
 @Injectable()

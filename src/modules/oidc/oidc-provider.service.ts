@@ -12,6 +12,7 @@ import Provider, {
 } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { MasterKey } from '../../common/crypto/master-key';
+import { ChangeStamps } from '../../common/database/change-stamps';
 import { derivedKey } from '../../common/crypto/secret-box';
 import { TransactionRunner } from '../../common/database/transaction-runner';
 import { DomainError } from '../../common/errors/domain-error';
@@ -24,6 +25,7 @@ import { type BearerKeys, BearerKeysLink } from '../auth/bearer-keys.link';
 import { SESSION_COOKIE } from '../auth/token.strategy';
 import { AppsService, clientSecretMatches } from '../permissions/apps.service';
 import { CLAIMS_BY_SCOPE, OidcAccountsService } from './oidc-accounts.service';
+import { ClientMetadataCache } from './oidc-client-cache';
 import { API_READ_SCOPE, RESPONSE_TYPES, SCOPES, toClientMetadata } from './oidc-clients';
 import { OidcPagesLink, type PageRequest } from './oidc-pages.link';
 import { OIDC_STORAGE } from './oidc.tokens';
@@ -66,6 +68,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
   private building: Promise<Provider> | null = null;
   private readonly cookieKey: string;
   private readonly pems = new Map<string, string>();
+  private readonly clients = new ClientMetadataCache();
 
   constructor(
     private readonly config: AppConfig,
@@ -78,6 +81,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     private readonly bearerKeys: BearerKeysLink,
     private readonly userHooks: UserLifecycleHooks,
     private readonly tx: TransactionRunner,
+    private readonly stamps: ChangeStamps,
     @Inject(OIDC_STORAGE) private readonly storage: OidcStorage,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
     masterKey: MasterKey,
@@ -112,9 +116,14 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     await this.storage.close();
   }
 
-  /** The provider for the current key set. */
+  /**
+   * The provider for the current key set. The same read gives the apps stamp the client cache is
+   * checked against: one small query per OAuth request for both.
+   */
   async current(): Promise<Provider> {
-    const version = await this.keys.version();
+    const stamps = await this.stamps.current(['oidc_keys', 'apps']);
+    this.clients.observe(stamps.get('apps') ?? 0);
+    const version = stamps.get('oidc_keys') ?? 0;
     if (this.provider && this.provider.keys.version >= version) return this.provider.instance;
     this.building ??= this.build().finally(() => {
       this.building = null;
@@ -362,14 +371,18 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     };
   }
 
-  /** oidc-provider's Client model reads through this: the apps tables, on every request. */
+  /**
+   * oidc-provider's Client model reads through this: the apps tables, cached until the apps stamp read
+   * at the start of the request (see current) moves, so an edit applies from the next request on.
+   */
   private clientAdapter() {
     const unsupported = () => Promise.reject(new Error('clients are managed through the apps API'));
     return {
-      find: async (id: string) => {
-        const found = await this.apps.findClient(id);
-        return found ? toClientMetadata(found.app, found.client) : undefined;
-      },
+      find: (id: string) =>
+        this.clients.find(id, async () => {
+          const found = await this.apps.findClient(id);
+          return found ? toClientMetadata(found.app, found.client) : undefined;
+        }),
       upsert: unsupported,
       findByUid: unsupported,
       findByUserCode: unsupported,

@@ -5,6 +5,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { DataSource, type EntityManager, LessThan } from 'typeorm';
 import { Clock } from '../../common/time/clock';
 import { OidcPayloadEntity } from './entities/oidc-payload.entity';
+import { OidcPayloadSql } from './oidc-payload-sql';
 
 /** Where the provider keeps its artifacts: the database (default) or Redis (when REDIS_URL is set). */
 export interface OidcStorage {
@@ -26,6 +27,8 @@ const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 /** One `oidc_payloads` row per artifact, its lookups indexed; consumed and expiry times as columns. */
 @Injectable()
 export class DatabaseOidcStorage implements OidcStorage {
+  private sql: OidcPayloadSql | undefined;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
@@ -36,43 +39,34 @@ export class DatabaseOidcStorage implements OidcStorage {
   }
 
   adapterFor(model: string): Adapter {
+    const sql = (this.sql ??= new OidcPayloadSql(this.dataSource));
     const live = async (
-      where: { id: string } | { uid: string } | { userCode: string },
+      by: 'id' | 'uid' | 'userCode',
+      value: string,
     ): Promise<AdapterPayload | undefined> => {
-      const row = await this.rows.findOne({ where: { model, ...where } });
+      const row = await sql.find(model, by, value);
       if (!row || (row.expiresAt && row.expiresAt.getTime() <= this.clock.now().getTime())) return undefined;
       const payload = JSON.parse(row.payload) as AdapterPayload;
       return row.consumedAt ? { ...payload, consumed: epochSeconds(row.consumedAt) } : payload;
     };
     return {
-      upsert: async (id, payload, expiresIn) => {
-        await this.rows.upsert(
-          {
-            model,
-            id,
-            payload: JSON.stringify(payload),
-            grantId: payload.grantId ?? null,
-            uid: payload.uid ?? null,
-            userCode: payload.userCode ?? null,
-            accountId: payload.accountId ?? null,
-            consumedAt: null,
-            expiresAt: expiresIn ? new Date(this.clock.now().getTime() + expiresIn * 1000) : null,
-          },
-          ['model', 'id'],
-        );
-      },
-      find: (id) => live({ id }),
-      findByUid: (uid) => live({ uid }),
-      findByUserCode: (userCode) => live({ userCode }),
-      consume: async (id) => {
-        await this.rows.update({ model, id }, { consumedAt: this.clock.now() });
-      },
-      destroy: async (id) => {
-        await this.rows.delete({ model, id });
-      },
-      revokeByGrantId: async (grantId) => {
-        await this.rows.delete({ model, grantId });
-      },
+      upsert: (id, payload, expiresIn) =>
+        sql.upsert({
+          model,
+          id,
+          payload: JSON.stringify(payload),
+          grantId: payload.grantId ?? null,
+          uid: payload.uid ?? null,
+          userCode: payload.userCode ?? null,
+          accountId: payload.accountId ?? null,
+          expiresAt: expiresIn ? new Date(this.clock.now().getTime() + expiresIn * 1000) : null,
+        }),
+      find: (id) => live('id', id),
+      findByUid: (uid) => live('uid', uid),
+      findByUserCode: (userCode) => live('userCode', userCode),
+      consume: (id) => sql.consume(model, id, this.clock.now()),
+      destroy: (id) => sql.destroy(model, id),
+      revokeByGrantId: (grantId) => sql.revokeByGrantId(model, grantId),
     };
   }
 

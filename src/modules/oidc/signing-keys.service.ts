@@ -45,10 +45,6 @@ export class SigningKeysService {
     return (Math.max(accessTokenTtlSeconds, idTokenTtlSeconds) + 15) * 1000;
   }
 
-  version(): Promise<number> {
-    return this.stamps.current(['oidc_keys']).then((v) => v.get('oidc_keys') ?? 0);
-  }
-
   /** First start: a key when there is none to sign with. */
   async ensureSigningKey(): Promise<void> {
     await this.tx.run(async (manager) => {

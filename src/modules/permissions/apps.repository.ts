@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { SqlCondition } from '../../common/guards/admin-scope';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
+import { ChangeStamps } from '../../common/database/change-stamps';
 import { AppClientEntity, type ClientProtocol } from './entities/app-client.entity';
 import { AppEntity } from './entities/app.entity';
 
@@ -11,9 +12,13 @@ export interface AppListFilter {
   ids?: number[];
 }
 
+/** Every write bumps the `apps` stamp in its transaction: the OAuth provider caches clients against it. */
 @Injectable()
 export class AppsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly stamps: ChangeStamps,
+  ) {}
 
   private repo(manager?: EntityManager) {
     return (manager ?? this.dataSource.manager).getRepository(AppEntity);
@@ -59,16 +64,21 @@ export class AppsRepository {
   }
 
   async insert(manager: EntityManager, app: Partial<AppEntity>): Promise<AppEntity> {
-    return this.repo(manager).save(this.repo(manager).create(app));
+    const saved = await this.repo(manager).save(this.repo(manager).create(app));
+    await this.stamps.bump(manager, 'apps');
+    return saved;
   }
 
   async update(manager: EntityManager, id: number, changes: Partial<AppEntity>): Promise<void> {
-    if (Object.keys(changes).length > 0) await this.repo(manager).update({ id }, changes);
+    if (Object.keys(changes).length === 0) return;
+    await this.repo(manager).update({ id }, changes);
+    await this.stamps.bump(manager, 'apps');
   }
 
   async delete(manager: EntityManager, id: number): Promise<void> {
     await this.clients(manager).delete({ appId: id });
     await this.repo(manager).delete({ id });
+    await this.stamps.bump(manager, 'apps');
   }
 
   async findByClientId(clientId: string): Promise<AppEntity | null> {
@@ -86,9 +96,11 @@ export class AppsRepository {
 
   async saveClient(manager: EntityManager, client: Partial<AppClientEntity>): Promise<void> {
     await this.clients(manager).save(this.clients(manager).create(client));
+    await this.stamps.bump(manager, 'apps');
   }
 
   async deleteClient(manager: EntityManager, appId: number, protocol: ClientProtocol): Promise<void> {
     await this.clients(manager).delete({ appId, protocol });
+    await this.stamps.bump(manager, 'apps');
   }
 }
