@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable } from '@nestjs/common';
-import type { PromptDetail } from 'oidc-provider';
+import type { PromptDetail, default as Provider } from 'oidc-provider';
 import { OidcAccountsService } from './oidc-accounts.service';
 import { type ArborClient, OidcProviderService } from './oidc-provider.service';
 
@@ -23,6 +23,9 @@ export interface InteractionView {
  */
 @Injectable()
 export class OidcInteractionsService {
+  /** The interaction details() read for a request, so finishing it in the same request reads it once. */
+  private readonly read = new WeakMap<IncomingMessage, Awaited<ReturnType<Provider['interactionDetails']>>>();
+
   constructor(
     private readonly oidc: OidcProviderService,
     private readonly accounts: OidcAccountsService,
@@ -37,6 +40,7 @@ export class OidcInteractionsService {
     } catch {
       return null;
     }
+    this.read.set(req, interaction);
     const clientId = typeof interaction.params.client_id === 'string' ? interaction.params.client_id : '';
     const client = await this.oidc.client(clientId);
     if (!client) return null;
@@ -80,7 +84,7 @@ export class OidcInteractionsService {
   /** The user approved: the grant gets what the prompt found missing. */
   async finishConsent(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const provider = await this.oidc.current();
-    const interaction = await provider.interactionDetails(req, res);
+    const interaction = this.read.get(req) ?? (await provider.interactionDetails(req, res));
     const accountId = interaction.session?.accountId;
     if (!accountId) throw new Error('consent without a signed-in account');
     const details = interaction.prompt.details as {

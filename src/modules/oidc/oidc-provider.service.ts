@@ -169,14 +169,23 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
 
   /** The client behind a client_id, as the hosted pages show it. */
   async client(clientId: string): Promise<ArborClient | null> {
-    const found = await this.apps.findClient(clientId);
-    if (!found) return null;
+    // Callers have called current() earlier in the request, which moved the cache to the apps stamp.
+    const metadata = await this.clientMetadata(clientId);
+    if (!metadata) return null;
     return {
       clientId,
-      appUid: found.app.uid,
-      name: found.app.name,
-      redirectUris: found.client.redirectUris.split(' ').filter(Boolean),
+      appUid: metadata.arbor_app_uid as string,
+      name: metadata.client_name as string,
+      redirectUris: metadata.redirect_uris as string[],
     };
+  }
+
+  /** A client's provider metadata: from the cache while the apps stamp stays, else from the apps tables. */
+  private clientMetadata(clientId: string): Promise<AdapterPayload | undefined> {
+    return this.clients.find(clientId, async () => {
+      const found = await this.apps.findClient(clientId);
+      return found ? toClientMetadata(found.app, found.client) : undefined;
+    });
   }
 
   private async build(): Promise<Provider> {
@@ -222,7 +231,8 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
         new Check('app_access', 'the user may not use this app', 'access_denied', async (ctx) => {
           const { account, client } = ctx.oidc;
           if (!account || !client) return Check.NO_NEED_TO_PROMPT;
-          const user = await this.accounts.findUser(account.accountId);
+          // The account was loaded earlier in this request (findAccount): its user row is as fresh.
+          const user = this.accounts.userBehind(account) ?? (await this.accounts.findUser(account.accountId));
           const appUid = client.arbor_app_uid as string;
           return user && (await this.accounts.hasAccess(user, appUid))
             ? Check.NO_NEED_TO_PROMPT
@@ -378,11 +388,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
   private clientAdapter() {
     const unsupported = () => Promise.reject(new Error('clients are managed through the apps API'));
     return {
-      find: (id: string) =>
-        this.clients.find(id, async () => {
-          const found = await this.apps.findClient(id);
-          return found ? toClientMetadata(found.app, found.client) : undefined;
-        }),
+      find: (id: string) => this.clientMetadata(id),
       upsert: unsupported,
       findByUid: unsupported,
       findByUserCode: unsupported,
