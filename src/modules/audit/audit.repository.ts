@@ -31,6 +31,11 @@ const GRAM_CHUNK = 5000;
  * enough to find by reading the log newest first.
  */
 const MAX_POSTINGS = 20_000;
+/**
+ * Candidate ids per query: MariaDB turns a longer IN list into a join with a temporary table
+ * (in_predicate_conversion_threshold), which reads the log end to end instead of by primary key.
+ */
+const ID_LIST_CHUNK = 1000;
 const INSERT_ROW = `(${INSERT_COLUMNS.split(',')
   .map(() => '?')
   .join(', ')})`;
@@ -229,12 +234,17 @@ export class AuditRepository {
     where: Where,
     page: PageRequest,
   ): Promise<{ rows: StoredEntry[]; count: number; capped: boolean }> {
-    if (candidates.length === 0) return { rows: [], count: 0, capped: false };
-    const ids = candidates.filter(Number.isSafeInteger).join(', ');
-    const matches = await this.dataSource.query<{ id: number | string; created_at: unknown }[]>(
-      `SELECT e.id, e.created_at FROM audit_log e WHERE e.id IN (${ids}) AND ${where.sql}`,
-      where.params,
-    );
+    const ids = candidates.filter(Number.isSafeInteger);
+    const matches: { id: number | string; created_at: unknown }[] = [];
+    for (let start = 0; start < ids.length; start += ID_LIST_CHUNK) {
+      const chunk = ids.slice(start, start + ID_LIST_CHUNK).join(', ');
+      matches.push(
+        ...(await this.dataSource.query<{ id: number | string; created_at: unknown }[]>(
+          `SELECT e.id, e.created_at FROM audit_log e WHERE e.id IN (${chunk}) AND ${where.sql}`,
+          where.params,
+        )),
+      );
+    }
     return this.pageOf(matches, page);
   }
 
