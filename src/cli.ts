@@ -178,14 +178,12 @@ async function importUsers(
   const progress = new ProgressBar(process.stderr, 'Writing users');
   let summary: ImportSummary;
   try {
-    summary = await app
-      .get(CsvImportService)
-      .importFile(file, {
-        ...options,
-        // The CLI is the operator at the machine: no sub-admin scope applies.
-        scope: UNRESTRICTED_SCOPE,
-        onProgress: (done, total) => progress.update(done, total),
-      });
+    summary = await app.get(CsvImportService).importFile(file, {
+      ...options,
+      // The CLI is the operator at the machine: no sub-admin scope applies.
+      scope: UNRESTRICTED_SCOPE,
+      onProgress: (done, total) => progress.update(done, total),
+    });
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
     if (error.code === 'migration.bad_rows') printBadRows(error.body);

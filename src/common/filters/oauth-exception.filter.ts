@@ -38,12 +38,10 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException && exception.getStatus() < 500) {
       const status = exception.getStatus();
-      res
-        .status(status)
-        .json({
-          error: status === 404 ? 'not_found' : 'invalid_request',
-          error_description: exception.message,
-        });
+      res.status(status).json({
+        error: status === 404 ? 'not_found' : 'invalid_request',
+        error_description: exception.message,
+      });
       return;
     }
     this.logger.error({ err: exception, method: req.method, path: req.path }, 'unhandled OAuth error');

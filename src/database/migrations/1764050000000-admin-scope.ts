@@ -33,7 +33,12 @@ export class AdminScope1764050000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    for (const table of ['manager_group_apps', 'manager_group_users', 'manager_group_nodes', 'manager_groups']) {
+    for (const table of [
+      'manager_group_apps',
+      'manager_group_users',
+      'manager_group_nodes',
+      'manager_groups',
+    ]) {
       await queryRunner.dropTable(table);
     }
   }

@@ -3,7 +3,11 @@ import type { EntityManager } from 'typeorm';
 
 export interface AppHooksListener {
   /** Inside the creating transaction: the creator's sub-admin group over the new app. */
-  created(manager: EntityManager, app: { id: number; uid: string; name: string }, creatorUserId: number): Promise<void>;
+  created(
+    manager: EntityManager,
+    app: { id: number; uid: string; name: string },
+    creatorUserId: number,
+  ): Promise<void>;
   /** Inside the deleting transaction: nothing may keep managing a deleted app. */
   removed(manager: EntityManager, appId: number): Promise<void>;
 }
