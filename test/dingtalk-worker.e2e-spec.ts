@@ -27,6 +27,10 @@ interface TaskResult {
 }
 
 const RPS = 40;
+/** Members in DingTalk for the kill and restart tests: six write batches, so a kill lands between them. */
+const TOTAL = 1200;
+const STAFF = "username LIKE 'staff%' AND deleted_at IS NULL";
+const LIVE_STAFF = `SELECT COUNT(*) AS n FROM users WHERE ${STAFF}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -204,30 +208,37 @@ describe(`DingTalk sync on the worker process (${testDatabaseKind()})`, () => {
 
   it('a pull survives killing the worker mid-run: it resumes with no duplicate and no lost user', async () => {
     fake.reset();
-    seedDirectory(fake, 80, 600);
+    seedDirectory(fake, 80, TOTAL);
+    const before = await query('SELECT COUNT(*) AS n FROM ding_users');
     const taskId = await enqueue('/task/import/ding/');
+    // Killed while the users are being written: some batches committed, the rest not.
     const deadline = Date.now() + 60000;
-    for (;;) {
-      const now = await result(taskId);
-      if (
-        now.progress.stage === 'writing users' ||
-        (now.progress.stage === 'users' && now.progress.done > 60)
-      )
-        break;
-      expect(now.status).not.toBe(4);
-      if (Date.now() > deadline) throw new Error('the pull never got going');
-      await sleep(20);
+    while ((await query('SELECT COUNT(*) AS n FROM ding_users')) === before) {
+      expect((await result(taskId)).status).not.toBe(4);
+      if (Date.now() > deadline) throw new Error('the pull never started writing');
+      await sleep(10);
     }
     await worker?.stop('SIGKILL');
+    const atKill = await query('SELECT COUNT(*) AS n FROM ding_users');
+    expect(atKill).toBeGreaterThan(before);
+    expect(atKill).toBeLessThan(TOTAL);
     expect((await result(taskId)).status).toBe(2);
     worker = await startWorkerProcess(dir, env);
     const done = await waitTask(taskId);
     expect(done.status).toBe(4);
-    expect(await query('SELECT COUNT(*) AS n FROM ding_users')).toBe(600);
-    expect(await query('SELECT COUNT(DISTINCT user_id) AS n FROM ding_users')).toBe(600);
+    expect(done.attempts).toBeGreaterThanOrEqual(2);
+    // The second attempt starts over and creates exactly the members the first had not written.
+    expect(done.result?.users.create).toBe(TOTAL - atKill);
+    expect(await query('SELECT COUNT(*) AS n FROM ding_users')).toBe(TOTAL);
+    expect(await query('SELECT COUNT(DISTINCT user_id) AS n FROM ding_users')).toBe(TOTAL);
+    expect(await query(LIVE_STAFF)).toBe(TOTAL);
+    expect(await query(`SELECT COUNT(DISTINCT mobile) AS n FROM users WHERE ${STAFF}`)).toBe(TOTAL);
+    // Every mapping points at a live account.
     expect(
-      await query("SELECT COUNT(*) AS n FROM users WHERE username LIKE 'staff%' AND deleted_at IS NULL"),
-    ).toBe(600);
+      await query(
+        'SELECT COUNT(*) AS n FROM ding_users d JOIN users u ON u.id = d.user_id WHERE u.deleted_at IS NULL',
+      ),
+    ).toBe(TOTAL);
   });
 
   it('SIGTERM mid-pull: the worker stops within its bound, the task waits (attempt not counted), then resumes', async () => {
@@ -263,7 +274,12 @@ describe(`DingTalk sync on the worker process (${testDatabaseKind()})`, () => {
     const push = await waitTask(pushDryId);
     expect(push.status).toBe(4);
     expect(push.result?.dry_run).toBe(true);
-    expect(await query('SELECT COUNT(*) AS n FROM ding_users')).toBe(600);
+    expect(await query('SELECT COUNT(*) AS n FROM ding_users')).toBe(TOTAL);
+    expect(await query('SELECT COUNT(DISTINCT user_id) AS n FROM ding_users')).toBe(TOTAL);
+    expect(await query(LIVE_STAFF)).toBe(TOTAL);
+    expect(
+      await query("SELECT COUNT(*) AS n FROM users WHERE position = '顾问' AND deleted_at IS NULL"),
+    ).toBe(1);
     // The queue works again for new work.
     const after = await waitTask(await enqueue('/task/import/ding/'));
     expect(after.status).toBe(4);
