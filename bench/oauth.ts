@@ -42,6 +42,8 @@ import {
  * - the whole authorization-code login through the hosted pages (authorize, login form with the
  *   password, consent, code, token exchange with PKCE) beside a bare argon2id verify loop with the same
  *   parameters and concurrency (bench/argon2-loop.ts): ratio target 0.6.
+ * Besides req/s and latencies, each side's server CPU per request (all threads, from /proc): other
+ * engineers' tests share the two cores, and CPU per request moves far less with them than req/s does.
  * BENCH_CONCURRENCY (32, token endpoints), BENCH_LOGIN_CONCURRENCY (16, both login sides), BENCH_DURATION
  * (s measured, 10), BENCH_WARMUP (s, 3), BENCH_STORES ("sqlite,redis"), BENCH_CASES (comma-separated subset
  * of "client_credentials,introspection,refresh,login").
