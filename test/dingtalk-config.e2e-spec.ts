@@ -95,6 +95,17 @@ describe('DingTalk credentials in config/', () => {
       expect(refused.body.ding_config).toMatchObject({ app_key: fake.appKey, app_valid: false });
       expect(await stored()).toMatchObject({ app_key: fake.appKey, app_secret: '', app_valid: false });
       expect((await t.http.get(`${API}/sync/ding/config/`).set(auth())).body.app_configured).toBe(false);
+      // The flags are read-only: a client sending them sets nothing.
+      const forged = await t.http
+        .patch(`${API}/config/`)
+        .set(auth())
+        .send({ ding_config: { app_valid: true, corp_valid: true, qr_app_valid: true } });
+      expect(forged.status).toBe(200);
+      expect(forged.body.ding_config).toMatchObject({
+        app_valid: false,
+        corp_valid: false,
+        qr_app_valid: false,
+      });
 
       const accepted = await t.http
         .patch(`${API}/config/`)
@@ -129,12 +140,13 @@ describe('DingTalk credentials in config/', () => {
       }
       const read = await t.http.get(`${API}/config/`).set(auth());
       expect(read.body.ding_config).toEqual(accepted.body.ding_config);
+      // Three audited writes (refused secret, forged flags, accepted secrets); the secrets masked.
       const audit: { body: string | null }[] = await db.query(
-        "SELECT body FROM audit_log WHERE subject = 'config' ORDER BY id DESC LIMIT 2",
+        "SELECT body FROM audit_log WHERE subject = 'config' ORDER BY id DESC LIMIT 3",
       );
-      expect(audit).toHaveLength(2);
+      expect(audit).toHaveLength(3);
+      expect(audit.filter((entry) => entry.body?.includes('******'))).toHaveLength(2);
       for (const entry of audit) {
-        expect(entry.body).toContain('******');
         for (const plain of [fake.appSecret, fake.corpSecret, fake.qrAppSecret, 'not-the-secret'])
           expect(entry.body ?? '').not.toContain(plain);
       }
