@@ -1,9 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { DataSource } from 'typeorm';
-import { MasterKey } from '../src/common/crypto/master-key';
-import { SecretBox } from '../src/common/crypto/secret-box';
 import { AliyunSmsFake } from './harness/aliyun-sms-fake';
+import { captchaAnswerOf, captchaKeyOf, setCaptcha as setCaptchaOf } from './harness/captcha';
 import { basic, browser, csrfOf, pkce, REDIRECT, registerApp } from './harness/oauth';
 import { API, createTestApp, createUser, testDatabaseKind, type TestApp } from './harness/test-app';
 
@@ -17,23 +15,11 @@ const CHROMIUM = '/usr/bin/chromium';
 describe('sign-in page: SMS code and captcha', () => {
   let t: TestApp;
   let sms: AliyunSmsFake;
-  let db: DataSource;
   let mobiles = 0;
   const nextMobile = () => `1390000${String(process.pid % 1000).padStart(3, '0')}${mobiles++ % 10}`;
   const admin = async () => ({ Authorization: `Token ${await t.adminToken()}` });
-  const captchaAnswer = async (key: string): Promise<string> => {
-    const [row] = await db.query<{ sealed: string }[]>(
-      'SELECT answer_sealed AS sealed FROM captchas WHERE captcha_key = ?',
-      [key],
-    );
-    return new SecretBox(t.app.get(MasterKey).value, 'captcha').open(row.sealed);
-  };
-  const setCaptcha = async (captcha: Record<string, unknown>) =>
-    t.http
-      .patch(`${API}/config/`)
-      .set(await admin())
-      .send({ captcha_config: captcha })
-      .expect(200);
+  const captchaAnswer = (key: string) => captchaAnswerOf(t, key);
+  const setCaptcha = (captcha: Record<string, unknown>) => setCaptchaOf(t, captcha);
 
   beforeAll(async () => {
     sms = new AliyunSmsFake();
@@ -42,7 +28,6 @@ describe('sign-in page: SMS code and captcha', () => {
       LOGIN_FREE_FAILURES: '10',
       LOGIN_DELAY_BASE_MS: '0',
     });
-    db = t.app.get(DataSource);
     await t.http
       .patch(`${API}/config/`)
       .set(await admin())
@@ -172,7 +157,7 @@ describe('sign-in page: SMS code and captcha', () => {
         const without = await post(two.text, { password: user.password });
         expect(without.status).toBe(400);
         expect(without.headers['set-cookie']?.toString() ?? '').not.toContain('spauthn=');
-        const key = /name="captcha_key" value="([0-9a-f]{32})"/.exec(without.text)?.[1] as string;
+        const key = captchaKeyOf(without.text);
         expect(without.text).toContain(`src="/siteapi/oneid/service/captcha/image/${key}/"`);
         const wrongAnswer = await post(without.text, {
           password: user.password,
@@ -180,7 +165,7 @@ describe('sign-in page: SMS code and captcha', () => {
           captcha: 'zz',
         });
         expect(wrongAnswer.status).toBe(400);
-        const next = /name="captcha_key" value="([0-9a-f]{32})"/.exec(wrongAnswer.text)?.[1] as string;
+        const next = captchaKeyOf(wrongAnswer.text);
         const ok = await post(wrongAnswer.text, {
           password: user.password,
           captcha_key: next,
@@ -207,7 +192,7 @@ describe('sign-in page: SMS code and captcha', () => {
           .send({ csrf: csrfOf(page.text), mobile });
         expect(refused.status).toBe(400);
         expect(sms.sent.length).toBe(before);
-        const key = /name="captcha_key" value="([0-9a-f]{32})"/.exec(refused.text)?.[1] as string;
+        const key = captchaKeyOf(refused.text);
         await agent
           .post('/login/sms/send/')
           .type('form')

@@ -252,7 +252,9 @@ export function pickLanguage(cookieValue: string | undefined, acceptLanguage: st
   return 'zh-CN';
 }
 
-export function translator(language: Language): (key: MessageKey, values?: Record<string, string>) => string {
+export type Translate = (key: MessageKey, values?: Record<string, string>) => string;
+
+export function translator(language: Language): Translate {
   return (key, values = {}) =>
     MESSAGES[language][key].replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
 }

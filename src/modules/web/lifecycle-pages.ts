@@ -1,6 +1,6 @@
 import { html } from './html';
 import { type MessageKey, translator } from './i18n';
-import { csrfField, layout, type PageContext } from './pages';
+import { type CaptchaChallenge, captchaFields, csrfField, layout, messages, type PageContext } from './pages';
 
 export interface FlowField {
   name: string;
@@ -18,6 +18,8 @@ export interface FlowForm {
   heading?: MessageKey;
   fields: FlowField[];
   hidden?: Record<string, string>;
+  /** Sending a code or a link needs a captcha (site setting). */
+  captcha?: CaptchaChallenge;
   submit: MessageKey;
 }
 
@@ -35,9 +37,7 @@ export function flowPage(ctx: PageContext, title: MessageKey, view: FlowView): s
   return layout(
     ctx,
     title,
-    html`${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
-    ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
-    ${view.intro ? html`<p>${view.intro}</p>` : ''}
+    html`${messages(view)} ${view.intro ? html`<p>${view.intro}</p>` : ''}
     ${view.forms.map(
       (form) =>
         html`<form method="post" action="${form.action}" id="${form.id}">
@@ -57,6 +57,7 @@ export function flowPage(ctx: PageContext, title: MessageKey, view: FlowView): s
                   required
                 />${f.hint ? html`<small>${t(f.hint)}</small>` : ''}`,
           )}
+          ${captchaFields(ctx, `${form.id}-captcha`, form.captcha)}
           <button type="submit">${t(form.submit)}</button>
         </form>`,
     )}

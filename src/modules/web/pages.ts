@@ -86,13 +86,43 @@ export function csrfField(ctx: PageContext): SafeHtml {
   return html`<input type="hidden" name="csrf" value="${ctx.csrfToken}" />`;
 }
 
+/** A page's outcome above its forms: what was done, what was refused. */
+export function messages(view: { notice?: string; error?: string }): SafeHtml {
+  return html`${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
+  ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}`;
+}
+
+/** A form that is one button: CSRF-protected, posting to `action`. */
+function buttonForm(
+  ctx: PageContext,
+  action: string,
+  button: { id?: string; label: string; secondary?: boolean },
+): SafeHtml {
+  const id = button.id ? html` id="${button.id}"` : '';
+  const kind = button.secondary ? html` class="secondary"` : '';
+  return html`<form method="post" action="${action}">
+    ${csrfField(ctx)}<button type="submit" ${kind}${id}>${button.label}</button>
+  </form>`;
+}
+
+/** The field for a code from a text message. */
+function codeInput(ctx: PageContext, id: string): SafeHtml {
+  return html`<label for="${id}">${translator(ctx.language)('code')}</label
+    ><input type="text" id="${id}" name="code" inputmode="numeric" autocomplete="one-time-code" required />`;
+}
+
 /** An image captcha to answer in a form: its key travels hidden, its picture is served by the API. */
 export interface CaptchaChallenge {
   key: string;
   image: string;
 }
 
-function captchaFields(ctx: PageContext, id: string, captcha: CaptchaChallenge | undefined): SafeHtml | '' {
+/** The captcha's fields in a form (nothing without one): every form that may need it renders it here. */
+export function captchaFields(
+  ctx: PageContext,
+  id: string,
+  captcha: CaptchaChallenge | undefined,
+): SafeHtml | '' {
   if (!captcha) return '';
   const t = translator(ctx.language);
   return html`<input type="hidden" name="captcha_key" value="${captcha.key}" />
@@ -131,9 +161,7 @@ export function loginPage(ctx: PageContext, form: LoginView): string {
   return layout(
     ctx,
     'title_login',
-    html`${form.appName ? html`<p>${t('sign_in_to', { app: form.appName })}</p>` : ''}
-      ${form.notice ? html`<p class="notice" role="status">${form.notice}</p>` : ''}
-      ${form.error ? html`<p class="error" role="alert">${form.error}</p>` : ''}
+    html`${form.appName ? html`<p>${t('sign_in_to', { app: form.appName })}</p>` : ''} ${messages(form)}
       <form method="post" action="${form.action}" id="password-login">
         ${csrfField(ctx)} <label for="username">${t('username')}</label
         ><input
@@ -172,15 +200,7 @@ export function loginPage(ctx: PageContext, form: LoginView): string {
                 sms.sent
                   ? html`<form method="post" action="${sms.loginAction}" id="sms-login">
                       ${csrfField(ctx)}<input type="hidden" name="mobile" value="${sms.mobile ?? ''}" />
-                      <label for="sms-code">${t('code')}</label
-                      ><input
-                        type="text"
-                        id="sms-code"
-                        name="code"
-                        inputmode="numeric"
-                        autocomplete="one-time-code"
-                        required
-                      />
+                      ${codeInput(ctx, 'sms-code')}
                       <button type="submit" id="sms-sign-in">${t('sign_in')}</button>
                     </form>`
                   : ''
@@ -204,12 +224,8 @@ export function consentPage(
         ${view.scopes.map((s) => html`<li>${scopeLabel(ctx.language, s)}</li>`)}
       </ul>
       <div class="actions">
-        <form method="post" action="/interaction/${view.uid}/confirm">
-          ${csrfField(ctx)}<button type="submit" id="allow">${t('allow')}</button>
-        </form>
-        <form method="post" action="/interaction/${view.uid}/abort">
-          ${csrfField(ctx)}<button type="submit" class="secondary" id="deny">${t('deny')}</button>
-        </form>
+        ${buttonForm(ctx, `/interaction/${view.uid}/confirm`, { id: 'allow', label: t('allow') })}
+        ${buttonForm(ctx, `/interaction/${view.uid}/abort`, { id: 'deny', label: t('deny'), secondary: true })}
       </div>`,
   );
 }
@@ -225,9 +241,7 @@ export function deniedPage(
     html`<p class="error" role="alert">${t('denied_intro', { app: view.appName })}</p>
       <p>${t('denied_why', { perm: view.permUid })}</p>
       <div class="actions">
-        <form method="post" action="/interaction/${view.uid}/abort">
-          ${csrfField(ctx)}<button type="submit" id="back">${t('denied_back')}</button>
-        </form>
+        ${buttonForm(ctx, `/interaction/${view.uid}/abort`, { id: 'back', label: t('denied_back') })}
         <form method="get" action="/interaction/${view.uid}/">
           <button type="submit" class="secondary" id="retry">${t('retry')}</button>
         </form>
@@ -334,6 +348,11 @@ export interface ProfileView {
   canChangeMobile: boolean;
 }
 
+const CONTACT_FORMS = {
+  email: { type: 'email', autocomplete: 'email', label: 'new_email', submit: 'send_link' },
+  mobile: { type: 'tel', autocomplete: 'tel', label: 'new_mobile', submit: 'send_code' },
+} as const;
+
 export function profilePage(ctx: PageContext, view: ProfileView): string {
   const t = translator(ctx.language);
   const { profile } = view;
@@ -341,12 +360,26 @@ export function profilePage(ctx: PageContext, view: ProfileView): string {
   const passwordField = (id: string) =>
     html`<label for="${id}">${t('current_password')}</label
       ><input type="password" id="${id}" name="password" autocomplete="current-password" required />`;
+  // A new address, proven by a mailed link or a text message code.
+  const contactForm = (contact: 'email' | 'mobile', captcha: CaptchaChallenge | undefined) => {
+    const form = CONTACT_FORMS[contact];
+    return html`<form method="post" action="/profile/${contact}/send/" id="change-${contact}">
+      ${csrfField(ctx)} <label for="new-${contact}">${t(form.label)}</label
+      ><input
+        type="${form.type}"
+        id="new-${contact}"
+        name="${contact}"
+        autocomplete="${form.autocomplete}"
+        required
+      />
+      ${passwordField(`${contact}-password`)} ${captchaFields(ctx, `${contact}-captcha`, captcha)}
+      <button type="submit" class="secondary">${t(form.submit)}</button>
+    </form>`;
+  };
   return layout(
     ctx,
     'title_profile',
-    html`${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}${
-        view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''
-      }
+    html`${messages(view)}
       <p><strong>${profile.username}</strong></p>
       <form method="post" action="/profile/" id="profile-name">
         ${csrfField(ctx)} <label for="name">${t('name')}</label
@@ -355,16 +388,7 @@ export function profilePage(ctx: PageContext, view: ProfileView): string {
       </form>
       <h2>${t('email')}</h2>
       <p id="current-email">${profile.email || '—'}</p>
-      ${
-        view.canChangeEmail
-          ? html`<form method="post" action="/profile/email/send/" id="change-email">
-              ${csrfField(ctx)} <label for="new-email">${t('new_email')}</label
-              ><input type="email" id="new-email" name="email" autocomplete="email" required />
-              ${passwordField('email-password')} ${captchaFields(ctx, 'email-captcha', view.emailCaptcha)}
-              <button type="submit" class="secondary">${t('send_link')}</button>
-            </form>`
-          : ''
-      }
+      ${view.canChangeEmail ? contactForm('email', view.emailCaptcha) : ''}
       <h2>${t('mobile')}</h2>
       <p id="current-mobile">${profile.mobile || '—'}</p>
       ${
@@ -373,24 +397,10 @@ export function profilePage(ctx: PageContext, view: ProfileView): string {
             ? html`<form method="post" action="/profile/mobile/" id="confirm-mobile">
                 ${csrfField(ctx)}<input type="hidden" name="mobile" value="${view.mobileSentTo}" />
                 <p>${view.mobileSentTo}</p>
-                <label for="mobile-code">${t('code')}</label
-                ><input
-                  type="text"
-                  id="mobile-code"
-                  name="code"
-                  inputmode="numeric"
-                  autocomplete="one-time-code"
-                  required
-                />
-                ${passwordField('confirm-mobile-password')}
+                ${codeInput(ctx, 'mobile-code')} ${passwordField('confirm-mobile-password')}
                 <button type="submit">${t('change_mobile')}</button>
               </form>`
-            : html`<form method="post" action="/profile/mobile/send/" id="change-mobile">
-                ${csrfField(ctx)} <label for="new-mobile">${t('new_mobile')}</label
-                ><input type="tel" id="new-mobile" name="mobile" autocomplete="tel" required />
-                ${passwordField('mobile-password')} ${captchaFields(ctx, 'mobile-captcha', view.smsCaptcha)}
-                <button type="submit" class="secondary">${t('send_code')}</button>
-              </form>`
+            : contactForm('mobile', view.smsCaptcha)
           : ''
       }
       <h2>${t('sessions')}</h2>
@@ -403,9 +413,10 @@ export function profilePage(ctx: PageContext, view: ProfileView): string {
               ${
                 s.current
                   ? html`<strong>${t('this_device')}</strong>`
-                  : html`<form method="post" action="/profile/sessions/${s.id}/revoke/">
-                      ${csrfField(ctx)}<button type="submit" class="secondary">${t('revoke')}</button>
-                    </form>`
+                  : buttonForm(ctx, `/profile/sessions/${s.id}/revoke/`, {
+                      label: t('revoke'),
+                      secondary: true,
+                    })
               }
             </li>`,
         )}

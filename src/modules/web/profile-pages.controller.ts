@@ -5,20 +5,14 @@ import { Public } from '../../common/decorators/auth.decorators';
 import { DomainError } from '../../common/errors/domain-error';
 import { UsersService } from '../accounts/users.service';
 import { AuthService } from '../auth/auth.service';
-import { CaptchaService } from '../lifecycle/captcha.service';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { VerificationService } from '../lifecycle/verification.service';
 import { SettingsService } from '../settings/settings.service';
-import { type MessageKey, translator } from './i18n';
+import { captchaAnswer, formField, forwardRetryAfter } from './forms';
+import type { MessageKey, Translate } from './i18n';
 import { flowPage } from './lifecycle-pages';
-import { type CaptchaChallenge, profilePage, type ProfileView } from './pages';
+import { profilePage, type ProfileView } from './pages';
 import { type PageSession, WebPagesService } from './web-pages.service';
-
-type Form = Record<string, unknown>;
-const field = (body: unknown, name: string): string => {
-  const value = (body as Form | undefined)?.[name];
-  return typeof value === 'string' ? value : '';
-};
 
 /** What a page state adds to the profile view; the rest is read fresh for every answer. */
 type ProfileState = Pick<ProfileView, 'notice' | 'error' | 'mobileSentTo'>;
@@ -39,15 +33,14 @@ export class ProfilePagesController {
     private readonly auth: AuthService,
     private readonly lifecycle: LifecycleService,
     private readonly verification: VerificationService,
-    private readonly captchas: CaptchaService,
     private readonly settings: SettingsService,
   ) {}
 
   @Get()
   async profile(@Req() req: Request, @Res() res: Response): Promise<void> {
     const session = await this.pages.session(req);
-    if (!session) return this.toLogin(res, '/profile/');
-    const t = this.t(req);
+    if (!session) return this.pages.toLogin(res, '/profile/');
+    const t = this.pages.translator(req);
     const done: Record<string, MessageKey> = {
       saved: 'saved',
       email: 'email_changed',
@@ -62,8 +55,9 @@ export class ProfilePagesController {
   @HttpCode(200)
   async saveProfile(@Req() req: Request, @Res() res: Response): Promise<void> {
     await this.act(req, res, async (session) => {
-      const name = field(req.body, 'name').trim();
-      if (name === '' || name.length > 255) return { status: 400, state: { error: this.t(req)('name') } };
+      const name = formField(req.body, 'name').trim();
+      if (name === '' || name.length > 255)
+        return { status: 400, state: { error: this.pages.translator(req)('name') } };
       await this.users.updateProfile(session.user.id, { name });
       return 'saved';
     });
@@ -75,10 +69,10 @@ export class ProfilePagesController {
     await this.act(req, res, async (session) => {
       await this.verification.sendEmail(
         'update_email',
-        { ...this.proofFields(req), email: field(req.body, 'email').trim() },
+        { ...this.proofFields(req), email: formField(req.body, 'email').trim() },
         { ip: req.ip ?? '', principal: this.pages.principal(session) },
       );
-      return { status: 200, state: { notice: this.t(req)('link_sent') } };
+      return { status: 200, state: { notice: this.pages.translator(req)('link_sent') } };
     });
   }
 
@@ -88,8 +82,11 @@ export class ProfilePagesController {
     const token = typeof req.query.email_token === 'string' ? req.query.email_token : '';
     const session = await this.pages.session(req);
     if (!session)
-      return this.toLogin(res, `/profile/email/?${new URLSearchParams({ email_token: token }).toString()}`);
-    const t = this.t(req);
+      return this.pages.toLogin(
+        res,
+        `/profile/email/?${new URLSearchParams({ email_token: token }).toString()}`,
+      );
+    const t = this.pages.translator(req);
     let status = 200;
     let intro: string | undefined;
     let error: string | undefined;
@@ -139,8 +136,8 @@ export class ProfilePagesController {
   async confirmEmail(@Req() req: Request, @Res() res: Response): Promise<void> {
     await this.act(req, res, async (session) => {
       await this.lifecycle.changeContact(this.pages.principal(session), {
-        password: field(req.body, 'password'),
-        email_token: field(req.body, 'email_token'),
+        password: formField(req.body, 'password'),
+        email_token: formField(req.body, 'email_token'),
       });
       return 'email';
     });
@@ -149,21 +146,24 @@ export class ProfilePagesController {
   @Post('mobile/send')
   @HttpCode(200)
   async sendMobileCode(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const mobile = field(req.body, 'mobile').trim();
+    const mobile = formField(req.body, 'mobile').trim();
     await this.act(req, res, async (session) => {
       await this.verification.sendSms(
         'update_mobile',
         { ...this.proofFields(req), mobile },
         { ip: req.ip ?? '', principal: this.pages.principal(session) },
       );
-      return { status: 200, state: { notice: this.t(req)('code_sent'), mobileSentTo: mobile } };
+      return {
+        status: 200,
+        state: { notice: this.pages.translator(req)('code_sent'), mobileSentTo: mobile },
+      };
     });
   }
 
   @Post('mobile')
   @HttpCode(200)
   async confirmMobile(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const mobile = field(req.body, 'mobile').trim();
+    const mobile = formField(req.body, 'mobile').trim();
     await this.act(
       req,
       res,
@@ -172,10 +172,13 @@ export class ProfilePagesController {
         const { sms_token } = await this.verification.exchangeSmsCode(
           'update_mobile',
           mobile,
-          field(req.body, 'code').trim(),
+          formField(req.body, 'code').trim(),
           { ip: req.ip ?? '', principal },
         );
-        await this.lifecycle.changeContact(principal, { password: field(req.body, 'password'), sms_token });
+        await this.lifecycle.changeContact(principal, {
+          password: formField(req.body, 'password'),
+          sms_token,
+        });
         return 'mobile';
       },
       { mobileSentTo: mobile },
@@ -189,7 +192,7 @@ export class ProfilePagesController {
       const tokenId = /^\d{1,12}$/.test(id) ? Number(id) : NaN;
       // This browser's own session ends by signing out, which also tells the apps.
       if (tokenId === session.tokenId || !(await this.auth.endOwnSession(session.user, tokenId))) {
-        return { status: 404, state: { error: this.t(req)('link_invalid') } };
+        return { status: 404, state: { error: this.pages.translator(req)('link_invalid') } };
       }
       return 'revoked';
     });
@@ -208,8 +211,8 @@ export class ProfilePagesController {
     onError: ProfileState = {},
   ): Promise<void> {
     const session = await this.pages.session(req);
-    if (!session) return this.toLogin(res, '/profile/');
-    const t = this.t(req);
+    if (!session) return this.pages.toLogin(res, '/profile/');
+    const t = this.pages.translator(req);
     if (!this.pages.csrfValid(req)) return this.render(req, res, 403, session, { error: t('csrf') });
     try {
       const outcome = await work(session);
@@ -220,7 +223,7 @@ export class ProfilePagesController {
       return this.render(req, res, outcome.status, session, outcome.state);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      if (error.headers['Retry-After']) res.set('Retry-After', error.headers['Retry-After']);
+      forwardRetryAfter(res, error);
       await this.render(req, res, error.status, session, { ...onError, error: this.describe(error, t) });
     }
   }
@@ -234,9 +237,8 @@ export class ProfilePagesController {
   ): Promise<void> {
     // Read again: a change made by this request shows, and a session ended elsewhere is gone.
     const user = (await this.users.findLiveById(session.user.id)) ?? session.user;
-    const [support, captcha, sessions] = await Promise.all([
+    const [support, sessions] = await Promise.all([
       this.settings.accountSupport(),
-      this.settings.section('captcha'),
       this.auth.sessionsOf(user.id),
     ]);
     const view: ProfileView = {
@@ -250,9 +252,9 @@ export class ProfilePagesController {
       sessions: sessions.map((s) => ({ ...s, current: s.id === session.tokenId })),
       canChangeEmail: support.support_email,
       canChangeMobile: support.support_mobile,
-      emailCaptcha: support.support_email && captcha.email ? await this.newCaptcha() : undefined,
+      emailCaptcha: support.support_email ? await this.pages.sendCaptcha('email') : undefined,
       smsCaptcha:
-        support.support_mobile && captcha.sms && !state.mobileSentTo ? await this.newCaptcha() : undefined,
+        support.support_mobile && !state.mobileSentTo ? await this.pages.sendCaptcha('sms') : undefined,
     };
     const ctx = await this.pages.context(req, res);
     this.pages.send(res, status, profilePage(ctx, view));
@@ -260,27 +262,10 @@ export class ProfilePagesController {
 
   /** The current password and the captcha fields a send may need, as the service reads them. */
   private proofFields(req: Request): Record<string, string> {
-    return {
-      password: field(req.body, 'password'),
-      captcha_key: field(req.body, 'captcha_key'),
-      captcha: field(req.body, 'captcha'),
-    };
+    return { password: formField(req.body, 'password'), ...captchaAnswer(req.body) };
   }
 
-  private async newCaptcha(): Promise<CaptchaChallenge> {
-    const made = await this.captchas.create('/siteapi/oneid');
-    return { key: made.captcha_key, image: made.captcha_img };
-  }
-
-  private toLogin(res: Response, next: string): void {
-    res.redirect(303, `/login/?next=${encodeURIComponent(next)}`);
-  }
-
-  private t(req: Request) {
-    return translator(this.pages.language(req));
-  }
-
-  private describe(error: DomainError, t: ReturnType<typeof translator>): string {
+  private describe(error: DomainError, t: Translate): string {
     const seconds = error.headers['Retry-After'] ?? '';
     const known: Record<string, MessageKey> = {
       'lifecycle.password_invalid': 'password_invalid',

@@ -6,11 +6,20 @@ import type { Principal } from '../../common/guards/principal';
 import type { UserEntity } from '../accounts/entities/user.entity';
 import { AuthService } from '../auth/auth.service';
 import { SESSION_COOKIE } from '../auth/token.strategy';
+import { CaptchaService } from '../lifecycle/captcha.service';
 import { type OidcPages, OidcPagesLink, type PageRequest } from '../oidc/oidc-pages.link';
+import { SettingsService } from '../settings/settings.service';
 import { BrandingService } from './branding.service';
 import { CsrfTokens } from './csrf';
-import { type Language, LANGUAGE_COOKIE, languageCookieFrom, pickLanguage } from './i18n';
-import { errorPage, loggedOutPage, logoutPage, type PageContext } from './pages';
+import {
+  type Language,
+  LANGUAGE_COOKIE,
+  languageCookieFrom,
+  pickLanguage,
+  type Translate,
+  translator,
+} from './i18n';
+import { type CaptchaChallenge, errorPage, loggedOutPage, logoutPage, type PageContext } from './pages';
 
 export const CSRF_COOKIE = 'arbor_csrf';
 
@@ -38,6 +47,8 @@ export class WebPagesService implements OnModuleInit, OidcPages {
     private readonly branding: BrandingService,
     private readonly link: OidcPagesLink,
     private readonly auth: AuthService,
+    private readonly captchas: CaptchaService,
+    private readonly settings: SettingsService,
     masterKey: MasterKey,
   ) {
     this.csrf = new CsrfTokens(derivedKey(masterKey.value, 'web-csrf'));
@@ -51,6 +62,22 @@ export class WebPagesService implements OnModuleInit, OidcPages {
   async session(req: Request): Promise<PageSession | null> {
     const key = (req.cookies as Record<string, string | undefined>)[SESSION_COOKIE];
     return key ? this.auth.session(key) : null;
+  }
+
+  /** Sets the session cookie of a sign-in or a registration; without `expires`, it ends with the browser. */
+  startSession(req: Request, res: Response, token: string, expires?: Date): void {
+    res.cookie(SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: req.secure,
+      path: '/',
+      ...(expires ? { expires } : {}),
+    });
+  }
+
+  /** To the sign-in page, and back to `next` after it. */
+  toLogin(res: Response, next: string): void {
+    res.redirect(303, `/login/?next=${encodeURIComponent(next)}`);
   }
 
   /** The principal a page acts as, for services that take one (as the API's guard builds it). */
@@ -67,6 +94,10 @@ export class WebPagesService implements OnModuleInit, OidcPages {
   language(req: Request): Language {
     const cookies = req.cookies as Record<string, string | undefined>;
     return pickLanguage(cookies[cookieName(LANGUAGE_COOKIE, req.secure)], req.get('accept-language'));
+  }
+
+  translator(req: Request): Translate {
+    return translator(this.language(req));
   }
 
   setLanguage(req: Request, res: Response, language: Language): void {
@@ -94,6 +125,17 @@ export class WebPagesService implements OnModuleInit, OidcPages {
       csrfToken: this.csrf.tokenFor(secret),
       path: req.originalUrl.split('?')[0],
     };
+  }
+
+  /** A new image captcha for a form; its picture is served by the API. */
+  async newCaptcha(): Promise<CaptchaChallenge> {
+    const made = await this.captchas.create('/siteapi/oneid');
+    return { key: made.captcha_key, image: made.captcha_img };
+  }
+
+  /** The captcha a form that sends an SMS code or a mail must answer, when the site asks for one. */
+  async sendCaptcha(channel: 'sms' | 'email'): Promise<CaptchaChallenge | undefined> {
+    return (await this.settings.section('captcha'))[channel] ? this.newCaptcha() : undefined;
   }
 
   csrfValid(req: Request): boolean {

@@ -7,19 +7,17 @@ import type { UserEntity } from '../accounts/entities/user.entity';
 import { UsersService } from '../accounts/users.service';
 import { AuthService } from '../auth/auth.service';
 import type { LoginDto, UserWithPermWithTokenDto } from '../auth/dto/login.dto';
-import { CaptchaService } from '../lifecycle/captcha.service';
 import { VerificationService } from '../lifecycle/verification.service';
 import { MOBILE_PATTERN } from '../lifecycle/verification-rules';
 import { SettingsService } from '../settings/settings.service';
-import { SESSION_COOKIE } from '../auth/token.strategy';
 import { type InteractionView, OidcInteractionsService } from '../oidc/oidc-interactions.service';
 import { accessPermUid } from '../permissions/apps.service';
 import { PermChecksService } from '../permissions/perm-checks.service';
 import { BrandingService } from './branding.service';
 import { safeNext } from './csrf';
-import { LANGUAGES, type Language, type MessageKey, translator } from './i18n';
+import { captchaAnswer, formField, forwardRetryAfter } from './forms';
+import { LANGUAGES, type Language, type MessageKey, type Translate } from './i18n';
 import {
-  type CaptchaChallenge,
   consentPage,
   deniedPage,
   errorPage,
@@ -32,7 +30,12 @@ import {
 } from './pages';
 import { type PageSession, WebPagesService } from './web-pages.service';
 
-type Form = Record<string, unknown>;
+/** What a sign-in form shows again beside what the target and the site decide. */
+type LoginState = Omit<LoginView, 'action' | 'appName' | 'sms' | 'captcha'> & {
+  mobile?: string;
+  sent?: boolean;
+  passwordCaptcha?: boolean;
+};
 
 /** Where a sign-in page's forms post: standalone (`/login/?next=`) or inside an OAuth interaction. */
 interface LoginTarget {
@@ -43,10 +46,6 @@ interface LoginTarget {
   /** The app's redirect URIs, which the form's answer may end at (CSP form-action). */
   formTargets: string[];
 }
-const field = (body: unknown, name: string): string => {
-  const value = (body as Form | undefined)?.[name];
-  return typeof value === 'string' ? value : '';
-};
 
 /**
  * The hosted pages: sign-in (standalone and inside an OAuth authorization), consent, "access denied",
@@ -67,7 +66,6 @@ export class WebController {
     private readonly checks: PermChecksService,
     private readonly branding: BrandingService,
     private readonly verification: VerificationService,
-    private readonly captchas: CaptchaService,
     private readonly settings: SettingsService,
   ) {}
 
@@ -112,9 +110,7 @@ export class WebController {
   @Post('login')
   @HttpCode(200)
   async login(@Query('next') next: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const target = safeNext(next);
-    if (!(await this.passwordSignIn(req, res, this.standalone(target)))) return;
-    res.redirect(303, target);
+    await this.signInStandalone(next, res, (target) => this.passwordSignIn(req, res, target));
   }
 
   @Post('login/sms/send')
@@ -126,9 +122,7 @@ export class WebController {
   @Post('login/sms')
   @HttpCode(200)
   async loginSms(@Query('next') next: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const target = safeNext(next);
-    if (!(await this.smsSignIn(req, res, this.standalone(target)))) return;
-    res.redirect(303, target);
+    await this.signInStandalone(next, res, (target) => this.smsSignIn(req, res, target));
   }
 
   @Get('logout')
@@ -164,27 +158,19 @@ export class WebController {
   @Post('interaction/:uid/login')
   @HttpCode(200)
   async interactionLogin(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const view = await this.interactions.details(req, res);
-    if (!view || view.prompt !== 'login') return this.expired(req, res);
-    const user = await this.passwordSignIn(req, res, this.inInteraction(view));
-    if (user) await this.interactions.finishLogin(req, res, user.id);
+    await this.signInInteraction(req, res, (target) => this.passwordSignIn(req, res, target));
   }
 
   @Post('interaction/:uid/sms/send')
   @HttpCode(200)
   async interactionSmsSend(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const view = await this.interactions.details(req, res);
-    if (!view || view.prompt !== 'login') return this.expired(req, res);
-    await this.sendLoginCode(req, res, this.inInteraction(view));
+    await this.signInInteraction(req, res, (target) => this.sendLoginCode(req, res, target));
   }
 
   @Post('interaction/:uid/sms')
   @HttpCode(200)
   async interactionSms(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const view = await this.interactions.details(req, res);
-    if (!view || view.prompt !== 'login') return this.expired(req, res);
-    const user = await this.smsSignIn(req, res, this.inInteraction(view));
-    if (user) await this.interactions.finishLogin(req, res, user.id);
+    await this.signInInteraction(req, res, (target) => this.smsSignIn(req, res, target));
   }
 
   @Post('interaction/:uid/confirm')
@@ -219,7 +205,7 @@ export class WebController {
   @Get('workbench')
   async workbench(@Req() req: Request, @Res() res: Response): Promise<void> {
     const session = await this.session(req);
-    if (!session) return this.toLogin(res, '/workbench/');
+    if (!session) return this.pages.toLogin(res, '/workbench/');
     const page = await this.checks.workbench(this.pages.principal(session), req, { page_size: '100' });
     const ctx = await this.pages.context(req, res);
     this.pages.send(res, 200, workbenchPage(ctx, page.results as unknown as WorkbenchApp[]));
@@ -252,19 +238,39 @@ export class WebController {
     };
   }
 
+  /** A standalone sign-in step; once it signs the browser in, on to `next`. */
+  private async signInStandalone(
+    next: unknown,
+    res: Response,
+    step: (target: LoginTarget) => Promise<UserEntity | null>,
+  ): Promise<void> {
+    const target = safeNext(next);
+    if (await step(this.standalone(target))) res.redirect(303, target);
+  }
+
+  /**
+   * A sign-in step inside an authorization that still asks for one (else the "expired" page); once it
+   * signs the browser in, the authorization goes on.
+   */
+  private async signInInteraction(
+    req: Request,
+    res: Response,
+    step: (target: LoginTarget) => Promise<UserEntity | null | void>,
+  ): Promise<void> {
+    const view = await this.interactions.details(req, res);
+    if (!view || view.prompt !== 'login') return this.expired(req, res);
+    const user = await step(this.inInteraction(view));
+    if (user) await this.interactions.finishLogin(req, res, user.id);
+  }
+
   /** The sign-in page: the SMS forms while SMS codes are on, a captcha wherever the site's rules ask for one. */
   private async renderLogin(
     req: Request,
     res: Response,
     status: number,
     target: LoginTarget,
-    state: Omit<LoginView, 'action' | 'appName' | 'sms'> & {
-      mobile?: string;
-      sent?: boolean;
-      passwordCaptcha?: boolean;
-    },
+    state: LoginState,
   ): Promise<null> {
-    const { sms: smsCaptcha } = await this.settings.section('captcha');
     const smsOn = (await this.settings.accountSupport()).support_mobile;
     const view: LoginView = {
       action: target.action,
@@ -272,14 +278,14 @@ export class WebController {
       username: state.username,
       error: state.error,
       notice: state.notice,
-      captcha: state.passwordCaptcha ? await this.newCaptcha() : undefined,
+      captcha: state.passwordCaptcha ? await this.pages.newCaptcha() : undefined,
       sms: smsOn
         ? {
             sendAction: target.smsSend,
             loginAction: target.smsLogin,
             mobile: state.mobile,
             sent: state.sent,
-            captcha: smsCaptcha ? await this.newCaptcha() : undefined,
+            captcha: await this.pages.sendCaptcha('sms'),
           }
         : undefined,
     };
@@ -288,9 +294,30 @@ export class WebController {
     return null;
   }
 
-  private async newCaptcha(): Promise<CaptchaChallenge> {
-    const made = await this.captchas.create('/siteapi/oneid');
-    return { key: made.captcha_key, image: made.captcha_img };
+  /**
+   * One sign-in form post: without the browser's CSRF token, 403 and the form again; a refusal of the
+   * login or lifecycle service answers with the form again (as `again` says) and its message, and null.
+   */
+  private async loginStep<T>(
+    req: Request,
+    res: Response,
+    target: LoginTarget,
+    state: LoginState,
+    work: (t: Translate) => Promise<T>,
+    again: () => Promise<LoginState> = () => Promise.resolve(state),
+  ): Promise<T | null> {
+    const t = this.pages.translator(req);
+    if (!this.pages.csrfValid(req)) {
+      return this.renderLogin(req, res, 403, target, { ...state, error: t('csrf') });
+    }
+    try {
+      return await work(t);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      const { status, message } = this.describeLoginError(error, t);
+      forwardRetryAfter(res, error);
+      return this.renderLogin(req, res, status, target, { ...(await again()), error: message });
+    }
   }
 
   /**
@@ -299,75 +326,45 @@ export class WebController {
    * captcha once the identifier's failures reach the configured number, and returns null.
    */
   private async passwordSignIn(req: Request, res: Response, target: LoginTarget): Promise<UserEntity | null> {
-    const t = translator(this.pages.language(req));
-    const username = field(req.body, 'username').trim();
-    if (!this.pages.csrfValid(req))
-      return this.renderLogin(req, res, 403, target, { username, error: t('csrf') });
+    const username = formField(req.body, 'username').trim();
+    const { captcha_key, captcha } = captchaAnswer(req.body);
     const dto: LoginDto = {
       ...(await this.identifier(username)),
-      password: field(req.body, 'password'),
-      captcha_key: field(req.body, 'captcha_key') || undefined,
-      captcha: field(req.body, 'captcha') || undefined,
+      password: formField(req.body, 'password'),
+      captcha_key: captcha_key || undefined,
+      captcha: captcha || undefined,
     };
-    try {
-      return await this.startSession(req, res, await this.auth.login(dto, this.client(req)));
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      const { status, message, seconds } = this.describeLoginError(error, t);
-      if (seconds) res.set('Retry-After', seconds);
-      const passwordCaptcha = await this.auth.challengeRequired(dto);
-      return this.renderLogin(req, res, status, target, { username, error: message, passwordCaptcha });
-    }
+    return this.loginStep(
+      req,
+      res,
+      target,
+      { username },
+      async () => this.startSession(req, res, await this.auth.login(dto, this.client(req))),
+      async () => ({ username, passwordCaptcha: await this.auth.challengeRequired(dto) }),
+    );
   }
 
   /** Sends a login code to a mobile (the lifecycle service: cooldown, hourly caps, captcha rule). */
   private async sendLoginCode(req: Request, res: Response, target: LoginTarget): Promise<void> {
-    const t = translator(this.pages.language(req));
-    const mobile = field(req.body, 'mobile').trim();
-    if (!this.pages.csrfValid(req)) {
-      await this.renderLogin(req, res, 403, target, { mobile, error: t('csrf') });
-      return;
-    }
-    try {
-      await this.verification.sendSms(
-        'login',
-        { mobile, captcha_key: field(req.body, 'captcha_key'), captcha: field(req.body, 'captcha') },
-        { ip: req.ip ?? '' },
-      );
-      await this.renderLogin(req, res, 200, target, { mobile, sent: true, notice: t('code_sent') });
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      const { status, message, seconds } = this.describeLoginError(error, t);
-      if (seconds) res.set('Retry-After', seconds);
-      await this.renderLogin(req, res, status, target, { mobile, error: message });
-    }
+    const mobile = formField(req.body, 'mobile').trim();
+    await this.loginStep(req, res, target, { mobile }, async (t) => {
+      await this.verification.sendSms('login', { mobile, ...captchaAnswer(req.body) }, { ip: req.ip ?? '' });
+      return this.renderLogin(req, res, 200, target, { mobile, sent: true, notice: t('code_sent') });
+    });
   }
 
   /** Mobile + SMS code: the code becomes a login sms_token, which the login service spends. */
   private async smsSignIn(req: Request, res: Response, target: LoginTarget): Promise<UserEntity | null> {
-    const t = translator(this.pages.language(req));
-    const mobile = field(req.body, 'mobile').trim();
-    if (!this.pages.csrfValid(req)) {
-      return this.renderLogin(req, res, 403, target, { mobile, sent: true, error: t('csrf') });
-    }
-    try {
+    const mobile = formField(req.body, 'mobile').trim();
+    return this.loginStep(req, res, target, { mobile, sent: true }, async () => {
       const { sms_token } = await this.verification.exchangeSmsCode(
         'login',
         mobile,
-        field(req.body, 'code').trim(),
+        formField(req.body, 'code').trim(),
         { ip: req.ip ?? '' },
       );
-      return await this.startSession(
-        req,
-        res,
-        await this.auth.login({ mobile, sms_token }, this.client(req)),
-      );
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      const { status, message, seconds } = this.describeLoginError(error, t);
-      if (seconds) res.set('Retry-After', seconds);
-      return this.renderLogin(req, res, status, target, { mobile, sent: true, error: message });
-    }
+      return this.startSession(req, res, await this.auth.login({ mobile, sms_token }, this.client(req)));
+    });
   }
 
   /** Sets the session cookie of a successful sign-in and returns its user. */
@@ -376,13 +373,7 @@ export class WebController {
     res: Response,
     signedIn: { body: UserWithPermWithTokenDto; expiresAt: Date },
   ): Promise<UserEntity | null> {
-    res.cookie(SESSION_COOKIE, signedIn.body.token, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: req.secure,
-      path: '/',
-      expires: signedIn.expiresAt,
-    });
+    this.pages.startSession(req, res, signedIn.body.token, signedIn.expiresAt);
     return (await this.users.findLiveById(signedIn.body.user_id)) ?? null;
   }
 
@@ -405,10 +396,7 @@ export class WebController {
     return { ip: req.ip ?? '', userAgent: req.get('user-agent') ?? '' };
   }
 
-  private describeLoginError(
-    error: DomainError,
-    t: ReturnType<typeof translator>,
-  ): { status: number; message: string; seconds: string } {
+  private describeLoginError(error: DomainError, t: Translate): { status: number; message: string } {
     const seconds = error.headers['Retry-After'] ?? '';
     const messages: Record<string, [number, MessageKey]> = {
       'auth.bad_credentials': [401, 'bad_credentials'],
@@ -430,7 +418,7 @@ export class WebController {
       'lifecycle.hourly_cap': [429, 'wait'],
     };
     const [status, key] = messages[error.code] ?? [400, 'bad_credentials'];
-    return { status, message: t(key, { seconds }), seconds };
+    return { status, message: t(key, { seconds }) };
   }
 
   private async denied(req: Request, res: Response, view: InteractionView): Promise<void> {
@@ -457,9 +445,5 @@ export class WebController {
         error_description: 'this sign-in request expired or is unknown',
       }),
     );
-  }
-
-  private toLogin(res: Response, next: string): void {
-    res.redirect(303, `/login/?next=${encodeURIComponent(next)}`);
   }
 }

@@ -1,0 +1,19 @@
+import type { DomainError } from '../../common/errors/domain-error';
+import type { Response } from 'express';
+
+/** A field of a urlencoded form post as the browser sent it ('' when absent or not text). */
+export function formField(body: unknown, name: string): string {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+}
+
+/** The image captcha a form answers, in the fields the verification and login services read. */
+export function captchaAnswer(body: unknown): { captcha_key: string; captcha: string } {
+  return { captcha_key: formField(body, 'captcha_key'), captcha: formField(body, 'captcha') };
+}
+
+/** Passes a refusal's wait on to the browser, as the API does. */
+export function forwardRetryAfter(res: Response, error: DomainError): void {
+  const seconds = error.headers['Retry-After'];
+  if (seconds) res.set('Retry-After', seconds);
+}
