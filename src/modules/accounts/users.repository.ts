@@ -44,7 +44,10 @@ export class UsersRepository {
   }
 
   async superuserIds(): Promise<number[]> {
-    const rows = await this.repo().find({ select: { id: true }, where: { isAdmin: true, deletedAt: IsNull() } });
+    const rows = await this.repo().find({
+      select: { id: true },
+      where: { isAdmin: true, deletedAt: IsNull() },
+    });
     return rows.map((r) => r.id);
   }
 
