@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import type TestAgent from 'supertest/lib/agent';
 import { AliyunSmsFake } from './harness/aliyun-sms-fake';
 import { captchaAnswerOf, captchaKeyOf, setCaptcha } from './harness/captcha';
 import { browser as agentFor, csrfOf } from './harness/oauth';
@@ -19,7 +20,8 @@ describe('lifecycle pages', () => {
   let sms: AliyunSmsFake;
   let seq = 0;
   const unique = () => `${process.pid % 1000}${++seq}`;
-  const nextMobile = () => `1370000${String(process.pid % 1000).padStart(3, '0')}${seq++ % 10}`;
+  const nextMobile = () =>
+    `137${String(process.pid % 10000).padStart(4, '0')}${String(++seq).padStart(4, '0')}`;
   const auth = async () => ({ Authorization: `Token ${await t.adminToken()}` });
   const setRegistration = async (open: boolean) =>
     t.http
@@ -31,7 +33,7 @@ describe('lifecycle pages', () => {
   beforeAll(async () => {
     smtp = new SmtpSink();
     sms = new AliyunSmsFake();
-    const [smtpPort, smsEndpoint] = await Promise.all([smtp.start(), sms.start()]);
+    const [smsEndpoint] = await Promise.all([sms.start(), smtp.start()]);
     t = await createTestApp({
       ALIYUN_SMS_ENDPOINT: smsEndpoint,
       VERIFICATION_ADDRESS_HOURLY_LIMIT: '50',
@@ -42,20 +44,8 @@ describe('lifecycle pages', () => {
       .set(await auth())
       .send({
         account_config: { allow_register: false, allow_email: true, allow_mobile: true },
-        email_config: {
-          host: '127.0.0.1',
-          port: smtpPort,
-          tls: false,
-          access_key: smtp.user,
-          access_secret: smtp.password,
-          sender: 'noreply@arbor.test',
-        },
-        sms_config: {
-          access_key: sms.accessKeyId,
-          access_secret: 'aliyun-secret-value',
-          signature: 'Arbor',
-          template_code: 'SMS_100',
-        },
+        email_config: smtp.siteConfig(),
+        sms_config: sms.siteConfig(),
       })
       .expect(200);
   });
@@ -145,32 +135,53 @@ describe('lifecycle pages', () => {
 
   describe('with a captcha required before a code or a link is sent', () => {
     const WRONG = 'Those were not the characters in the picture';
+    const texts = () => sms.sent.length;
+    const mails = () => smtp.mails.length;
     beforeAll(() => setCaptcha(t, { sms: true, email: true }));
     afterAll(() => setCaptcha(t, { sms: false, email: false }));
 
-    /** Posts a send form of `page` with the captcha answered right, or with `answer`. */
-    async function sendFrom(
-      agent: ReturnType<typeof agentFor>,
+    /** Posts a form of `page` (with its CSRF token), asking for English. */
+    const post = (agent: TestAgent, action: string, page: string, fields: Record<string, string>) =>
+      agent
+        .post(action)
+        .set('Accept-Language', 'en')
+        .type('form')
+        .send({ csrf: csrfOf(page), ...fields });
+
+    /**
+     * A send form of `page` answered wrong: 400 with the message, the form again with a new picture,
+     * nothing sent. Then answered right: sent once; returns that page.
+     */
+    async function sendPastCaptcha(
+      agent: TestAgent,
       page: string,
       formId: string,
       action: string,
       fields: Record<string, string>,
-      answer?: string,
+      sent: () => number,
     ) {
-      const key = captchaKeyOf(page, formId);
-      return agent
-        .post(action)
-        .set('Accept-Language', 'en')
-        .type('form')
-        .send({
-          csrf: csrfOf(page),
-          ...fields,
-          captcha_key: key,
-          captcha: answer ?? (await captchaAnswerOf(t, key)),
-        });
+      const before = sent();
+      const wrong = await post(agent, action, page, {
+        ...fields,
+        captcha_key: captchaKeyOf(page, formId),
+        captcha: 'zz',
+      });
+      expect(wrong.status).toBe(400);
+      expect(wrong.text).toContain(WRONG);
+      const key = captchaKeyOf(wrong.text, formId);
+      expect(key).not.toBe(captchaKeyOf(page, formId));
+      expect(sent()).toBe(before);
+      const right = await post(agent, action, wrong.text, {
+        ...fields,
+        captcha_key: key,
+        captcha: await captchaAnswerOf(t, key),
+      });
+      expect(right.status).toBe(200);
+      expect(sent()).toBe(before + 1);
+      return right;
     }
 
-    it('registers by an SMS code once the captcha is answered, sending nothing on a wrong answer', async () => {
+    it('registers by an SMS code once the captcha is answered, sending nothing without it', async () => {
       await setRegistration(true);
       try {
         const agent = agentFor(t);
@@ -178,36 +189,27 @@ describe('lifecycle pages', () => {
         const choice = await agent.get('/register/').expect(200);
         expect(choice.text).toContain('id="register-sms-captcha"');
         expect(choice.text).toContain('id="register-email-captcha"');
-        const before = sms.sent.length;
-        const missing = await agent
-          .post('/register/sms/')
-          .set('Accept-Language', 'en')
-          .type('form')
-          .send({ csrf: csrfOf(choice.text), mobile });
+        const before = texts();
+        const missing = await post(agent, '/register/sms/', choice.text, { mobile });
         expect(missing.status).toBe(400);
         expect(missing.text).toContain(WRONG);
-        const wrong = await sendFrom(agent, missing.text, 'register-sms', '/register/sms/', { mobile }, 'zz');
-        expect(wrong.status).toBe(400);
-        expect(wrong.text).toContain(WRONG);
-        // The form again, with a new picture: the one answered wrong is used up.
-        expect(wrong.text).toContain('id="register-sms"');
-        expect(captchaKeyOf(wrong.text, 'register-sms')).not.toBe(captchaKeyOf(missing.text, 'register-sms'));
-        expect(sms.sent.length).toBe(before);
-        const sent = await sendFrom(agent, wrong.text, 'register-sms', '/register/sms/', { mobile });
-        expect(sent.status).toBe(200);
+        expect(texts()).toBe(before);
+        const sent = await sendPastCaptcha(
+          agent,
+          missing.text,
+          'register-sms',
+          '/register/sms/',
+          { mobile },
+          texts,
+        );
         expect(sent.text).toContain('we sent it a code');
-        expect(sms.sent.length).toBe(before + 1);
         const username = `cap${unique()}`;
-        const done = await agent
-          .post('/register/')
-          .type('form')
-          .send({
-            csrf: csrfOf(sent.text),
-            mobile,
-            code: sms.lastCodeTo(mobile),
-            username,
-            password: 'Cap-pass-2026-r',
-          });
+        const done = await post(agent, '/register/', sent.text, {
+          mobile,
+          code: sms.lastCodeTo(mobile),
+          username,
+          password: 'Cap-pass-2026-r',
+        });
         expect(done.status).toBe(303);
         expect(done.headers['set-cookie']?.toString()).toContain('spauthn=');
         await login(t.http, { username, password: 'Cap-pass-2026-r' });
@@ -222,58 +224,39 @@ describe('lifecycle pages', () => {
         const agent = agentFor(t);
         const email = `capreg${unique()}@example.com`;
         const choice = await agent.get('/register/').expect(200);
-        const wrong = await sendFrom(
-          agent,
-          choice.text,
-          'register-email',
-          '/register/email/',
-          { email },
-          'zz',
-        );
-        expect(wrong.status).toBe(400);
-        expect(wrong.text).toContain(WRONG);
-        expect(wrong.text).toContain('id="register-email"');
-        expect(smtp.mails.some((m) => m.to.includes(email))).toBe(false);
-        const sent = await sendFrom(agent, wrong.text, 'register-email', '/register/email/', { email });
-        expect(sent.status).toBe(200);
+        await sendPastCaptcha(agent, choice.text, 'register-email', '/register/email/', { email }, mails);
         expect(mailedPath(email, '/register/')).toContain('email_token=');
       } finally {
         await setRegistration(false);
       }
     });
 
-    it('resets a password by an SMS code once the captcha is answered, sending nothing on a wrong answer', async () => {
+    it('resets a password by an SMS code once the captcha is answered', async () => {
       const mobile = nextMobile();
       const user = await createUser(t, { mobile });
       const agent = agentFor(t);
       const choice = await agent.get('/reset-password/').expect(200);
       expect(choice.text).toContain('id="reset-sms-captcha"');
-      const before = sms.sent.length;
       const fields = { username: user.username, mobile };
-      const wrong = await sendFrom(agent, choice.text, 'reset-sms', '/reset-password/sms/', fields, 'zz');
-      expect(wrong.status).toBe(400);
-      expect(wrong.text).toContain(WRONG);
-      expect(wrong.text).toContain('id="reset-sms"');
-      expect(sms.sent.length).toBe(before);
-      const sent = await sendFrom(agent, wrong.text, 'reset-sms', '/reset-password/sms/', fields);
-      expect(sent.status).toBe(200);
-      expect(sms.sent.length).toBe(before + 1);
-      const done = await agent
-        .post('/reset-password/')
-        .set('Accept-Language', 'en')
-        .type('form')
-        .send({
-          csrf: csrfOf(sent.text),
-          mobile,
-          code: sms.lastCodeTo(mobile),
-          new_password: 'Cap-reset-2026-s',
-        });
+      const sent = await sendPastCaptcha(
+        agent,
+        choice.text,
+        'reset-sms',
+        '/reset-password/sms/',
+        fields,
+        texts,
+      );
+      const done = await post(agent, '/reset-password/', sent.text, {
+        mobile,
+        code: sms.lastCodeTo(mobile),
+        new_password: 'Cap-reset-2026-s',
+      });
       expect(done.status).toBe(200);
       expect(done.text).toContain('Your password was reset');
       await login(t.http, { username: user.username, password: 'Cap-reset-2026-s' });
     });
 
-    it('mails a reset link only with the right captcha, in Chinese too', async () => {
+    it('mails a reset link only with the right captcha, and says so in Chinese too', async () => {
       const email = `capreset${unique()}@example.com`;
       await createUser(t, { private_email: email });
       const agent = agentFor(t);
@@ -288,16 +271,15 @@ describe('lifecycle pages', () => {
         .send({ csrf: csrfOf(choice.text), email, captcha_key: key, captcha: 'zz' });
       expect(wrong.status).toBe(400);
       expect(wrong.text).toContain('图形验证码错误');
-      expect(smtp.mails.some((m) => m.to.includes(email))).toBe(false);
-      // A right answer to a challenge already used up does not count.
-      const reused = await agent
-        .post('/reset-password/email/')
-        .type('form')
-        .send({ csrf: csrfOf(choice.text), email, captcha_key: key, captcha: answer });
+      // The right answer to a picture already answered wrong no longer counts.
+      const reused = await post(agent, '/reset-password/email/', choice.text, {
+        email,
+        captcha_key: key,
+        captcha: answer,
+      });
       expect(reused.status).toBe(400);
       expect(smtp.mails.some((m) => m.to.includes(email))).toBe(false);
-      const sent = await sendFrom(agent, wrong.text, 'reset-email', '/reset-password/email/', { email });
-      expect(sent.status).toBe(200);
+      await sendPastCaptcha(agent, reused.text, 'reset-email', '/reset-password/email/', { email }, mails);
       expect(mailedPath(email, '/reset-password/')).toContain('email_token=');
     });
 
@@ -312,26 +294,20 @@ describe('lifecycle pages', () => {
       const key = (invitation.body as { key: string }).key;
       const agent = agentFor(t);
       const choice = await agent.get(`/activate/?key=${encodeURIComponent(key)}`).expect(200);
-      const before = sms.sent.length;
-      const wrong = await sendFrom(agent, choice.text, 'activate-sms', '/activate/sms/', { key }, 'zz');
-      expect(wrong.status).toBe(400);
-      expect(wrong.text).toContain(WRONG);
-      expect(wrong.text).toContain('id="activate-sms"');
-      expect(sms.sent.length).toBe(before);
-      const sent = await sendFrom(agent, wrong.text, 'activate-sms', '/activate/sms/', { key });
-      expect(sent.status).toBe(200);
-      expect(sms.sent.length).toBe(before + 1);
-      const done = await agent
-        .post('/activate/')
-        .set('Accept-Language', 'en')
-        .type('form')
-        .send({
-          csrf: csrfOf(sent.text),
-          key,
-          mobile,
-          code: sms.lastCodeTo(mobile),
-          password: 'Cap-activ-2026-t',
-        });
+      const sent = await sendPastCaptcha(
+        agent,
+        choice.text,
+        'activate-sms',
+        '/activate/sms/',
+        { key },
+        texts,
+      );
+      const done = await post(agent, '/activate/', sent.text, {
+        key,
+        mobile,
+        code: sms.lastCodeTo(mobile),
+        password: 'Cap-activ-2026-t',
+      });
       expect(done.status).toBe(200);
       expect(done.text).toContain('Your account is active');
       await login(t.http, { username: invitee.username, password: 'Cap-activ-2026-t' });

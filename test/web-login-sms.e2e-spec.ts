@@ -33,12 +33,7 @@ describe('sign-in page: SMS code and captcha', () => {
       .set(await admin())
       .send({
         account_config: { allow_mobile: true },
-        sms_config: {
-          access_key: sms.accessKeyId,
-          access_secret: 'aliyun-secret-value',
-          signature: 'Arbor',
-          template_code: 'SMS_100',
-        },
+        sms_config: sms.siteConfig(),
       })
       .expect(200);
   });

@@ -20,7 +20,7 @@ describe('profile page', () => {
   beforeAll(async () => {
     sms = new AliyunSmsFake();
     smtp = new SmtpSink();
-    const [endpoint, smtpPort] = await Promise.all([sms.start(), smtp.start()]);
+    const [endpoint] = await Promise.all([sms.start(), smtp.start()]);
     t = await createTestApp({
       ALIYUN_SMS_ENDPOINT: endpoint,
       VERIFICATION_ADDRESS_HOURLY_LIMIT: '50',
@@ -31,21 +31,8 @@ describe('profile page', () => {
       .set(await admin())
       .send({
         account_config: { allow_mobile: true, allow_email: true },
-        sms_config: {
-          access_key: sms.accessKeyId,
-          access_secret: 'aliyun-secret-value',
-          signature: 'Arbor',
-          template_code: 'SMS_100',
-          template_contact_changed: 'SMS_300',
-        },
-        email_config: {
-          host: '127.0.0.1',
-          port: smtpPort,
-          tls: false,
-          access_key: smtp.user,
-          access_secret: smtp.password,
-          sender: 'noreply@arbor.test',
-        },
+        sms_config: { ...sms.siteConfig(), template_contact_changed: 'SMS_300' },
+        email_config: smtp.siteConfig(),
       })
       .expect(200);
   });

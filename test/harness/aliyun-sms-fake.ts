@@ -41,6 +41,16 @@ export class AliyunSmsFake {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
 
+  /** The site's `sms_config` that sends through this fake (template SMS_100 for codes). */
+  siteConfig(): Record<string, string> {
+    return {
+      access_key: this.accessKeyId,
+      access_secret: 'aliyun-secret-value',
+      signature: this.signNames[0],
+      template_code: 'SMS_100',
+    };
+  }
+
   lastCodeTo(phone: string): string {
     const sms = [...this.sent].reverse().find((s) => s.phoneNumbers === phone && s.params.code !== undefined);
     if (!sms) throw new Error(`no SMS to ${phone}`);

@@ -11,6 +11,7 @@ export interface ReceivedMail {
 export class SmtpSink {
   readonly mails: ReceivedMail[] = [];
   private readonly server: SMTPServer;
+  private port = 0;
 
   constructor(
     readonly user = 'mailer@arbor.test',
@@ -44,7 +45,20 @@ export class SmtpSink {
 
   async start(): Promise<number> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.server.address() as AddressInfo).port;
+    this.port = (this.server.server.address() as AddressInfo).port;
+    return this.port;
+  }
+
+  /** The site's `email_config` that mails to this sink (after start). */
+  siteConfig(): Record<string, unknown> {
+    return {
+      host: '127.0.0.1',
+      port: this.port,
+      tls: false,
+      access_key: this.user,
+      access_secret: this.password,
+      sender: 'noreply@arbor.test',
+    };
   }
 
   async stop(): Promise<void> {
