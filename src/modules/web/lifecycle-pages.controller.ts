@@ -10,7 +10,7 @@ import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { VerificationService } from '../lifecycle/verification.service';
 import type { EmailPurpose, SmsPurpose } from '../lifecycle/verification-rules';
 import { SettingsService } from '../settings/settings.service';
-import { captchaAnswer, formField, forwardRetryAfter } from './forms';
+import { captchaAnswer, formField, forwardRetryAfter, VERIFICATION_MESSAGES } from './forms';
 import type { MessageKey, Translate } from './i18n';
 import { type FlowField, type FlowForm, type FlowView, flowPage } from './lifecycle-pages';
 import { WebPagesService } from './web-pages.service';
@@ -530,6 +530,7 @@ export class LifecyclePagesController {
   private describe(error: DomainError, t: Translate): string {
     const seconds = error.headers['Retry-After'] ?? '';
     const known: Record<string, MessageKey> = {
+      ...VERIFICATION_MESSAGES,
       'lifecycle.registration_closed': 'registration_closed',
       'lifecycle.email_token_invalid': 'link_invalid',
       'lifecycle.email_token_expired': 'link_expired',
@@ -538,12 +539,6 @@ export class LifecyclePagesController {
       'lifecycle.key_invalid': 'link_invalid',
       'lifecycle.key_required': 'link_invalid',
       'lifecycle.key_expired': 'link_expired',
-      'lifecycle.captcha_invalid': 'captcha_invalid',
-      'lifecycle.code_invalid': 'code_invalid',
-      'lifecycle.code_expired': 'code_expired',
-      'lifecycle.code_attempts': 'code_attempts',
-      'lifecycle.cooldown': 'wait',
-      'lifecycle.hourly_cap': 'wait',
       'common.throttled': 'wait',
     };
     const key = known[error.code];

@@ -8,7 +8,7 @@ import { AuthService } from '../auth/auth.service';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { VerificationService } from '../lifecycle/verification.service';
 import { SettingsService } from '../settings/settings.service';
-import { captchaAnswer, formField, forwardRetryAfter } from './forms';
+import { captchaAnswer, formField, forwardRetryAfter, VERIFICATION_MESSAGES } from './forms';
 import type { MessageKey, Translate } from './i18n';
 import { flowPage } from './lifecycle-pages';
 import { profilePage, type ProfileView } from './pages';
@@ -268,6 +268,7 @@ export class ProfilePagesController {
   private describe(error: DomainError, t: Translate): string {
     const seconds = error.headers['Retry-After'] ?? '';
     const known: Record<string, MessageKey> = {
+      ...VERIFICATION_MESSAGES,
       'lifecycle.password_invalid': 'password_invalid',
       'lifecycle.password_required': 'password_invalid',
       'lifecycle.email_invalid': 'email_invalid',
@@ -276,17 +277,11 @@ export class ProfilePagesController {
       'lifecycle.mobile_invalid': 'mobile_invalid',
       'lifecycle.mobile_required': 'mobile_invalid',
       'lifecycle.mobile_unsupported': 'sms_unavailable',
-      'lifecycle.captcha_invalid': 'captcha_invalid',
       'lifecycle.code_required': 'code_required',
-      'lifecycle.code_invalid': 'code_invalid',
-      'lifecycle.code_expired': 'code_expired',
-      'lifecycle.code_attempts': 'code_attempts',
       'lifecycle.sms_token_invalid': 'code_invalid',
       'lifecycle.sms_token_expired': 'code_expired',
       'lifecycle.email_token_invalid': 'link_invalid',
       'lifecycle.email_token_expired': 'link_expired',
-      'lifecycle.cooldown': 'wait',
-      'lifecycle.hourly_cap': 'wait',
       'account.private_email_taken': 'address_taken',
       'account.mobile_taken': 'address_taken',
     };

@@ -15,7 +15,7 @@ import { accessPermUid } from '../permissions/apps.service';
 import { PermChecksService } from '../permissions/perm-checks.service';
 import { BrandingService } from './branding.service';
 import { safeNext } from './csrf';
-import { captchaAnswer, formField, forwardRetryAfter } from './forms';
+import { captchaAnswer, formField, forwardRetryAfter, VERIFICATION_MESSAGES } from './forms';
 import { LANGUAGES, type Language, type MessageKey, type Translate } from './i18n';
 import {
   consentPage,
@@ -404,20 +404,16 @@ export class WebController {
       'auth.account_disabled': [403, 'disabled'],
       'auth.locked': [429, 'locked'],
       'common.throttled': [429, 'throttled'],
-      'lifecycle.captcha_invalid': [400, 'captcha_invalid'],
       'lifecycle.mobile_required': [400, 'mobile_invalid'],
       'lifecycle.mobile_invalid': [400, 'mobile_invalid'],
       'lifecycle.mobile_unsupported': [400, 'sms_unavailable'],
       'lifecycle.code_required': [400, 'code_required'],
-      'lifecycle.code_invalid': [400, 'code_invalid'],
-      'lifecycle.code_expired': [400, 'code_expired'],
-      'lifecycle.code_attempts': [400, 'code_attempts'],
       // A right code for a number no account holds, or held by an account since removed.
       'lifecycle.sms_token_invalid': [400, 'code_invalid'],
-      'lifecycle.cooldown': [429, 'wait'],
-      'lifecycle.hourly_cap': [429, 'wait'],
     };
-    const [status, key] = messages[error.code] ?? [400, 'bad_credentials'];
+    const shared = VERIFICATION_MESSAGES[error.code];
+    const [status, key] =
+      messages[error.code] ?? (shared ? [error.status, shared] : [400, 'bad_credentials']);
     return { status, message: t(key, { seconds }) };
   }
 
