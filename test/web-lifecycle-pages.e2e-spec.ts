@@ -396,5 +396,29 @@ describe('lifecycle pages', () => {
       expect(await page.textContent('.error')).toContain('invalid or was already used');
       await page.context().close();
     });
+    it('shows the captcha picture on the reset page under the strict policy, and mails once it is answered', async () => {
+      await setCaptcha(t, { email: true });
+      try {
+        const email = `capview${unique()}@example.com`;
+        await createUser(t, { private_email: email });
+        const { page, cspErrors } = await newPage();
+        await page.goto(`${base}/reset-password/`);
+        const loaded = await page.$eval(
+          '#reset-email img.captcha',
+          (img) => (img as unknown as { naturalWidth: number }).naturalWidth,
+        );
+        expect(loaded).toBeGreaterThan(0);
+        const key = (await page.getAttribute('#reset-email input[name=captcha_key]', 'value')) as string;
+        await page.fill('#reset-email-email', email);
+        await page.fill('#reset-email-captcha', await captchaAnswerOf(t, key));
+        await page.click('#reset-email button[type=submit]');
+        await page.waitForSelector('.notice');
+        expect(mailedPath(email, '/reset-password/')).toContain('email_token=');
+        expect(cspErrors).toEqual([]);
+        await page.context().close();
+      } finally {
+        await setCaptcha(t, { email: false });
+      }
+    });
   });
 });
