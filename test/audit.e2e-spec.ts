@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { TransactionRunner } from '../src/common/database/transaction-runner';
 import { requestContext } from '../src/common/logging/request-context';
+import { AuditSearchIndexer } from '../src/modules/audit/audit-search-indexer';
 import { AuditService } from '../src/modules/audit/audit.service';
 import { API, createTestApp, createUser, login, type TestApp, testDatabaseKind } from './harness/test-app';
 
@@ -509,6 +510,13 @@ describe('audit log', () => {
     );
     const found = async (needle: string): Promise<string[]> =>
       (await logs(`&summary=${encodeURIComponent(needle)}`)).results.map((e) => e.summary);
+    const db = t.app.get(DataSource);
+    const pending = async (): Promise<number> =>
+      Number((await db.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM audit_log_pending'))[0].n);
+    // Just written, the entries may still be queued for the index: a search reads the queue too.
+    expect(await found('张三丰')).toEqual(['修改用户 张三丰 (zsf01)']);
+    await t.app.get(AuditSearchIndexer).drain();
+    expect(await pending()).toBe(0);
     expect(await found('张三')).toEqual(['张三 登录', '修改用户 张三丰 (zsf01)']);
     expect(await found('PAYROLL_X')).toEqual(['删除应用 Ëmile Payroll (payroll_x)']);
     if (testDatabaseKind() === 'mariadb') {

@@ -18,6 +18,7 @@ import { VerificationEntity } from '../modules/lifecycle/entities/verification.e
 import {
   AuditActorEntity,
   AuditEntryEntity,
+  AuditPendingEntity,
   AuditSummaryGramEntity,
 } from '../modules/audit/entities/audit-entry.entity';
 import { AdminScope1764050000000 } from './migrations/1764050000000-admin-scope';
@@ -72,6 +73,7 @@ export const ENTITIES = [
   AuditEntryEntity,
   AuditActorEntity,
   AuditSummaryGramEntity,
+  AuditPendingEntity,
   TaskEntity,
   JobLeaseEntity,
   JobScheduleEntity,

@@ -6,7 +6,9 @@ const INSERT_ROWS = 5000;
 
 /**
  * The summary search index replaces the `(summary, created_at)` index, which a contains-search could
- * only scan from end to end (seconds over a million entries). Existing entries are indexed here.
+ * only scan from end to end (seconds over a million entries). New entries are queued in
+ * `audit_log_pending` and indexed in batches (one page per write instead of one per trigram);
+ * existing entries are indexed here.
  */
 export class AuditSummaryGrams1764600000000 implements MigrationInterface {
   name = 'AuditSummaryGrams1764600000000';
@@ -20,6 +22,12 @@ export class AuditSummaryGrams1764600000000 implements MigrationInterface {
           { name: 'gram', type: 'bigint', isPrimary: true },
         ],
         indices: [new TableIndex({ name: 'ix_audit_log_grams_gram', columnNames: ['gram', 'log_id'] })],
+      }),
+    );
+    await queryRunner.createTable(
+      new Table({
+        name: 'audit_log_pending',
+        columns: [{ name: 'log_id', type: 'integer', isPrimary: true }],
       }),
     );
     await queryRunner.dropIndex('audit_log', 'ix_audit_log_summary_created');
@@ -47,6 +55,7 @@ export class AuditSummaryGrams1764600000000 implements MigrationInterface {
       'audit_log',
       new TableIndex({ name: 'ix_audit_log_summary_created', columnNames: ['summary', 'created_at'] }),
     );
+    await queryRunner.dropTable('audit_log_pending');
     await queryRunner.dropTable('audit_log_grams');
   }
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JobsModule } from '../jobs/jobs.module';
+import { AuditSearchIndexer } from './audit-search-indexer';
 import { AuditController } from './audit.controller';
 import { AuditRepository } from './audit.repository';
 import { AuditService } from './audit.service';
@@ -13,7 +14,7 @@ import { PURGE_AUDIT_JOB, PurgeAuditProcessor } from './jobs/purge-expired.proce
     ]),
   ],
   controllers: [AuditController],
-  providers: [AuditService, AuditRepository, PurgeAuditProcessor],
+  providers: [AuditService, AuditRepository, AuditSearchIndexer, PurgeAuditProcessor],
   exports: [AuditService],
 })
 export class AuditModule {}

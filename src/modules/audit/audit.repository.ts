@@ -96,29 +96,47 @@ export class AuditRepository {
         `INSERT INTO audit_log (${INSERT_COLUMNS}) VALUES ${chunk.map(() => INSERT_ROW).join(', ')}`,
         params,
       );
-      await this.insertGrams(manager, chunk);
+      // Queued for the search index: one appended row here; the trigrams are written in batches.
+      await manager.query(
+        `INSERT INTO audit_log_pending (log_id) SELECT id FROM audit_log WHERE uuid IN (${chunk.map(() => '?').join(', ')})`,
+        chunk.map((r) => r.uuid),
+      );
     }
   }
 
-  /** The new entries' summary trigrams; their ids are read back by uuid (multi-row ids need not be consecutive). */
-  private async insertGrams(manager: EntityManager, rows: AuditRow[]): Promise<void> {
-    const written = await manager.query<{ id: number | string; uuid: string }[]>(
-      `SELECT id, uuid FROM audit_log WHERE uuid IN (${rows.map(() => '?').join(', ')})`,
-      rows.map((r) => r.uuid),
-    );
-    const idOf = new Map(written.map((w) => [w.uuid, Number(w.id)]));
-    const pairs: number[] = [];
-    for (const row of rows) {
-      const id = idOf.get(row.uuid) as number;
-      for (const gram of summaryGrams(row.summary)) pairs.push(id, gram);
-    }
-    for (let start = 0; start < pairs.length; start += GRAM_CHUNK * 2) {
-      const chunk = pairs.slice(start, start + GRAM_CHUNK * 2);
-      await manager.query(
-        `INSERT INTO audit_log_grams (log_id, gram) VALUES ${Array.from({ length: chunk.length / 2 }, () => '(?, ?)').join(', ')}`,
-        chunk,
+  /**
+   * Writes the trigrams of up to `batch` queued entries and takes them off the queue, in one
+   * transaction; returns how many it indexed. Safe beside another process doing the same (a trigram
+   * written twice is ignored).
+   */
+  async indexPending(batch: number): Promise<number> {
+    const ignore = this.dataSource.options.type === 'better-sqlite3' ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
+    return this.dataSource.transaction(async (manager) => {
+      const queued = await manager.query<{ log_id: number | string; summary: string | null }[]>(
+        'SELECT p.log_id, e.summary FROM audit_log_pending p LEFT JOIN audit_log e ON e.id = p.log_id ' +
+          'ORDER BY p.log_id LIMIT ?',
+        [batch],
       );
-    }
+      if (queued.length === 0) return 0;
+      const pairs: number[] = [];
+      for (const row of queued) {
+        // An entry purged while queued has nothing left to index.
+        if (row.summary !== null)
+          for (const gram of summaryGrams(row.summary)) pairs.push(Number(row.log_id), gram);
+      }
+      for (let start = 0; start < pairs.length; start += GRAM_CHUNK * 2) {
+        const chunk = pairs.slice(start, start + GRAM_CHUNK * 2);
+        await manager.query(
+          `${ignore} INTO audit_log_grams (log_id, gram) VALUES ${Array.from({ length: chunk.length / 2 }, () => '(?, ?)').join(', ')}`,
+          chunk,
+        );
+      }
+      await manager.query(
+        `DELETE FROM audit_log_pending WHERE log_id IN (${queued.map(() => '?').join(', ')})`,
+        queued.map((r) => Number(r.log_id)),
+      );
+      return queued.length;
+    });
   }
 
   /** Notes actor snapshots for the `user` filter; a known one is left alone (no error, no write). */
@@ -235,7 +253,11 @@ export class AuditRepository {
     page: PageRequest,
   ): Promise<{ rows: StoredEntry[]; count: number; capped: boolean }> {
     const ids = candidates.filter(Number.isSafeInteger);
-    const matches: { id: number | string; created_at: unknown }[] = [];
+    // Entries still queued for the index are not among the candidates: they are checked directly.
+    const matches = await this.dataSource.query<{ id: number | string; created_at: unknown }[]>(
+      `SELECT e.id, e.created_at FROM audit_log_pending p JOIN audit_log e ON e.id = p.log_id WHERE ${where.sql}`,
+      where.params,
+    );
     for (let start = 0; start < ids.length; start += ID_LIST_CHUNK) {
       const chunk = ids.slice(start, start + ID_LIST_CHUNK).join(', ');
       matches.push(
@@ -245,7 +267,8 @@ export class AuditRepository {
         )),
       );
     }
-    return this.pageOf(matches, page);
+    const unique = new Map(matches.map((m) => [Number(m.id), m]));
+    return this.pageOf([...unique.values()], page);
   }
 
   /** Matches (id and time) ordered newest first here, counted up to the cap, and the page's rows. */
@@ -323,10 +346,11 @@ export class AuditRepository {
         );
         if (ids.length === 0) return 0;
         const list = ids.map(() => '?').join(', ');
-        await manager.query(
-          `DELETE FROM audit_log_grams WHERE log_id IN (${list})`,
-          ids.map((r) => r.id),
-        );
+        for (const table of ['audit_log_grams', 'audit_log_pending'])
+          await manager.query(
+            `DELETE FROM ${table} WHERE log_id IN (${list})`,
+            ids.map((r) => r.id),
+          );
         await manager.query(
           `DELETE FROM audit_log WHERE id IN (${list})`,
           ids.map((r) => r.id),

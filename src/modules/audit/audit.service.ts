@@ -18,6 +18,7 @@ import { AppConfig } from '../../config/app-config';
 import { type AuditFilter, type FilterClock, parseAuditFilter } from './audit-query';
 import { AUDIT_SUBJECTS, type AuditSubject, subjectLabel } from './audit-subjects';
 import { type AuditRow, AuditRepository, type StoredEntry } from './audit.repository';
+import { AuditSearchIndexer } from './audit-search-indexer';
 import { maskedBodyText } from './body-masking';
 import { parseUserAgent } from './user-agent';
 import { CommonErrors } from '../../common/errors/domain-error';
@@ -88,6 +89,7 @@ export class AuditService implements OnApplicationBootstrap {
     private readonly dates: DateTimeFormatter,
     private readonly config: AppConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    private readonly indexer: AuditSearchIndexer,
   ) {
     this.enabled = config.audit.enabled;
   }
@@ -145,6 +147,7 @@ export class AuditService implements OnApplicationBootstrap {
       };
     });
     await this.entries.insert(manager, rows);
+    this.tx.afterCommit(manager, () => this.indexer.schedule());
     // Each actor snapshot is noted once; a process that has noted one skips the write from then on.
     const fresh = [...actors].filter(([key]) => !this.notedActors.has(key));
     if (fresh.length > 0) {

@@ -99,3 +99,10 @@ export class AuditSummaryGramEntity {
   @PrimaryColumn({ type: 'bigint' })
   gram!: string;
 }
+
+/** Entries written since the search index last caught up (AuditSearchIndexer empties it in batches). */
+@Entity('audit_log_pending')
+export class AuditPendingEntity {
+  @PrimaryColumn({ name: 'log_id', type: 'integer' })
+  logId!: number;
+}
