@@ -258,8 +258,9 @@ export function benchTempDir(prefix: string): { path: string; remove: () => void
  */
 export async function startBenchMariaDb(
   database: string,
+  bufferPool?: string,
 ): Promise<{ serverUrl: string; url: string; database: string; stop: () => void }> {
-  const service = await startMariaDb();
+  const service = await startMariaDb(bufferPool);
   const stop = cleanupOnExit(() => stopService(service));
   try {
     const admin = await createConnection(service.url.replace(/^mariadb:/, 'mysql:'));

@@ -45,7 +45,8 @@ async function waitFor(
   throw new Error(`${what} did not become ready in ${timeoutMs} ms`);
 }
 
-export async function startMariaDb(): Promise<RunningService> {
+/** `bufferPool`: InnoDB's cache; the tests' small databases need little, a benchmark sizes it like a server. */
+export async function startMariaDb(bufferPool = '64M'): Promise<RunningService> {
   const mariadbd = findBinary(['/usr/sbin/mariadbd', '/usr/sbin/mysqld']);
   const installDb = findBinary(['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db']);
   const client = findBinary(['/usr/bin/mariadb', '/usr/bin/mysql']);
@@ -77,7 +78,7 @@ export async function startMariaDb(): Promise<RunningService> {
       '--skip-name-resolve',
       '--character-set-server=utf8mb4',
       '--collation-server=utf8mb4_unicode_ci',
-      '--innodb-buffer-pool-size=64M',
+      `--innodb-buffer-pool-size=${bufferPool}`,
       '--innodb-flush-log-at-trx-commit=2',
       '--max-connections=500',
       `--log-error=${join(dir, 'error.log')}`,
