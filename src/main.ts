@@ -5,21 +5,11 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { assertSchemaCurrent, configureApp } from './app.setup';
 import { createRootLogger, PinoNestLogger } from './common/logging/logger';
-import { AppConfig } from './config/app-config';
-import { ConfigValidationError } from './config/config.schema';
+import { loadConfigOrExit } from './config/load-config';
 import { PermissionResolver } from './modules/permissions/permission-resolver.service';
 
 async function bootstrap(): Promise<void> {
-  let config: AppConfig;
-  try {
-    config = AppConfig.fromEnvironment();
-  } catch (error) {
-    if (error instanceof ConfigValidationError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(78);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const logger = createRootLogger(config.logLevel);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
     logger: new PinoNestLogger(logger),

@@ -8,8 +8,8 @@ import { DataSource } from 'typeorm';
 import { createRootLogger, PinoNestLogger } from './common/logging/logger';
 import { metricsAccess } from './common/metrics/metrics-access';
 import { Metrics } from './common/metrics/metrics.service';
-import { AppConfig } from './config/app-config';
-import { ConfigValidationError } from './config/config.schema';
+import type { AppConfig } from './config/app-config';
+import { loadConfigOrExit } from './config/load-config';
 import { JobRunner } from './modules/jobs/job-runner';
 
 /**
@@ -18,16 +18,7 @@ import { JobRunner } from './modules/jobs/job-runner';
  * HTTP is /metrics on WORKER_METRICS_PORT when METRICS_ENABLED. Without Redis there is nothing to consume: the API runs jobs itself then.
  */
 async function bootstrap(): Promise<void> {
-  let config: AppConfig;
-  try {
-    config = AppConfig.fromEnvironment();
-  } catch (error) {
-    if (error instanceof ConfigValidationError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(78);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const logger = createRootLogger(config.logLevel);
   if (!config.redisUrl) {
     logger.error('The worker needs REDIS_URL; without Redis the API runs jobs in its own process');

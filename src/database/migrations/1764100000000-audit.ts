@@ -19,9 +19,8 @@ export class Audit1764100000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const c = portable(queryRunner);
-    const isMysql = ['mysql', 'mariadb'].includes(queryRunner.connection.options.type);
     // Names, summaries and user agents are any Unicode, whatever the database's default charset.
-    const utf8 = isMysql ? { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' } : {};
+    const { utf8 } = c;
     const text = (name: string, length: number, options: Partial<TableColumnOptions> = {}) =>
       c.string(name, length, { ...utf8, ...options });
     await queryRunner.createTable(

@@ -11,8 +11,7 @@ export class Jobs1764200000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const c = portable(queryRunner);
-    const isMysql = ['mysql', 'mariadb'].includes(queryRunner.connection.options.type);
-    const utf8 = isMysql ? { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' } : {};
+    const { utf8 } = c;
     await queryRunner.createTable(
       new Table({
         name: 'tasks',

@@ -11,7 +11,6 @@ export class Oidc1764310000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const c = portable(queryRunner);
-    const isMysql = ['mysql', 'mariadb'].includes(queryRunner.connection.options.type);
     // Payloads (sessions, grants, tokens) are a few KB at most; TEXT holds 64 KB on MySQL.
     const payloadType = 'text';
     await queryRunner.createTable(
@@ -23,7 +22,7 @@ export class Oidc1764310000000 implements MigrationInterface {
           {
             name: 'payload',
             type: payloadType,
-            ...(isMysql ? { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' } : {}),
+            ...c.utf8,
           },
           c.string('grant_id', 128, { isNullable: true }),
           c.string('uid', 128, { isNullable: true }),

@@ -9,6 +9,10 @@ export function portable(queryRunner: QueryRunner) {
   const types = queryRunner.connection.driver.mappedDataTypes;
   const isMysql = ['mysql', 'mariadb'].includes(queryRunner.connection.options.type);
   return {
+    /** Column options for any-Unicode text (names, summaries), whatever the database's default charset. */
+    utf8: (isMysql
+      ? { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' }
+      : {}) as Partial<TableColumnOptions>,
     id: (name = 'id'): TableColumnOptions => ({
       name,
       // SQLite only autoincrements an INTEGER PRIMARY KEY; MySQL reads `integer` as `int`.
