@@ -319,3 +319,11 @@ export function round1(value: number): number {
 export function verdict(ok: boolean): string {
   return ok ? 'ok' : 'MISSED';
 }
+
+/** CPU ticks (user + system) of a process or thread from its `/proc/.../stat` line. */
+export function ticksOf(statPath: string): number {
+  const stat = readFileSync(statPath, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the line, 11 and 12 after the command name.
+  return Number(fields[11]) + Number(fields[12]);
+}

@@ -16,6 +16,7 @@ import {
   ROOT,
   round1,
   verdict,
+  ticksOf,
 } from './harness';
 
 /**
@@ -244,13 +245,6 @@ interface CpuUse {
   serverOther: number;
   bench: number;
   others: number;
-}
-
-function ticksOf(statPath: string): number {
-  const stat = readFileSync(statPath, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of the line, 11 and 12 after the command name.
-  return Number(fields[11]) + Number(fields[12]);
 }
 
 function cpuSample(serverPid: number): CpuSample {

@@ -17,6 +17,7 @@ import {
   round1,
   startBenchRedis,
   verdict,
+  ticksOf,
 } from './harness';
 import {
   authorizationCodeLogin,
@@ -382,12 +383,6 @@ interface CpuSample {
   /** This process and the measured server. */
   mine: number;
   server: number;
-}
-
-function ticksOf(statPath: string): number {
-  const stat = readFileSync(statPath, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
 }
 
 /** Machine-wide busy ticks, and those of this process and the measured server (all threads). */
