@@ -3,7 +3,16 @@ import { TransactionRunner } from '../src/common/database/transaction-runner';
 import { requestContext } from '../src/common/logging/request-context';
 import { AuditSearchIndexer } from '../src/modules/audit/audit-search-indexer';
 import { AuditService } from '../src/modules/audit/audit.service';
-import { API, createTestApp, createUser, login, type TestApp, testDatabaseKind } from './harness/test-app';
+import { basic, registerApp } from './harness/oauth';
+import {
+  ADMIN_PASSWORD,
+  API,
+  createTestApp,
+  createUser,
+  login,
+  type TestApp,
+  testDatabaseKind,
+} from './harness/test-app';
 
 interface LiteLog {
   uuid: string;
@@ -645,6 +654,19 @@ describe('audit log settings', () => {
       const entry = await trusted.http.get(`${API}/log/${page.results[0].uuid}/`).set(token).expect(200);
       // The nearest untrusted address: the proxy at 203.0.113.9 is not loopback, so it is the client.
       expect(entry.body.ip).toBe('203.0.113.9');
+      // The OAuth provider's requests are answered before Express, by the same rule.
+      const legacy = await registerApp(trusted, { authorization_grant_type: 'password' });
+      await trusted.http
+        .post('/oauth/token/')
+        .set('Authorization', basic(legacy))
+        .set('X-Forwarded-For', '198.51.100.1, 203.0.113.9')
+        .type('form')
+        .send({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD })
+        .expect(200);
+      const logins = (await trusted.http.get(`${API}/log/?subject=ucenter_login`).set(token).expect(200))
+        .body as LogPage;
+      const login = await trusted.http.get(`${API}/log/${logins.results[0].uuid}/`).set(token).expect(200);
+      expect(login.body.ip).toBe('203.0.113.9');
     } finally {
       await trusted.close();
     }

@@ -155,6 +155,23 @@ describe('metrics', () => {
     expect(text).not.toContain('12345');
   });
 
+  it('counts and tags the requests of the OAuth provider, which are answered before Express', async () => {
+    const labels = (route: string, status: string) => ({ method: 'GET', route, status });
+    const discovery = '/oauth/.well-known/openid-configuration';
+    const before = sample(await scrape(), 'arbor_http_requests_total', labels(discovery, '200')) ?? 0;
+    const res = await t.http.get(discovery).set('X-Request-Id', 'rp-trace-0001').expect(200);
+    expect(res.headers['x-request-id']).toBe('rp-trace-0001');
+    await t.http.get('/oauth/authorize/NoSuchInteraction99').expect(400);
+    await t.http.post('/oauth/token/').type('form').send({ grant_type: 'client_credentials' }).expect(400);
+    const text = await scrape();
+    expect(sample(text, 'arbor_http_requests_total', labels(discovery, '200'))).toBe(before + 1);
+    expect(sample(text, 'arbor_http_requests_total', labels('/oauth/authorize/:uid', '400'))).toBe(1);
+    expect(
+      sample(text, 'arbor_http_requests_total', { method: 'POST', route: '/oauth/token/', status: '400' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(text).not.toContain('NoSuchInteraction99');
+  });
+
   it('counts login successes, failures and lockouts', async () => {
     const user = await createUser(t);
     const attempt = (password: string) =>

@@ -51,6 +51,7 @@ import { BackchannelLogout1764500000000 } from './migrations/1764500000000-backc
 import { DingConfigToSettings1764650000000 } from './migrations/1764650000000-ding-config-to-settings';
 import { AuditSummaryGrams1764600000000 } from './migrations/1764600000000-audit-summary-grams';
 import { AppsStamp1764700000000 } from './migrations/1764700000000-apps-stamp';
+import { OidcPartialIndexes1764750000000 } from './migrations/1764750000000-oidc-partial-indexes';
 
 export const ENTITIES = [
   UserEntity,
@@ -103,6 +104,7 @@ export const MIGRATIONS = [
   AuditSummaryGrams1764600000000,
   AppsStamp1764700000000,
   DingConfigToSettings1764650000000,
+  OidcPartialIndexes1764750000000,
 ];
 
 /** One definition for the app, the CLI and the tests: SQLite by default, MySQL/MariaDB via DATABASE_URL. */

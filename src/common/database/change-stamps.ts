@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { ChangeStampEntity } from './change-stamp.entity';
+import { DirectSql } from './direct-sql';
 
 /** Topics whose writers bump a stamp; seeded by the migration that introduces each one. */
 export type ChangeTopic = 'org' | 'perm' | 'oidc_keys' | 'apps';
@@ -9,7 +9,7 @@ export type ChangeTopic = 'org' | 'perm' | 'oidc_keys' | 'apps';
 /** Version stamps for caches that must never serve an answer older than the last committed write. */
 @Injectable()
 export class ChangeStamps {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly sql: DirectSql) {}
 
   /** Call inside the writing transaction, so the stamp moves exactly when the change commits. */
   async bump(manager: EntityManager, topic: ChangeTopic): Promise<void> {
@@ -21,13 +21,12 @@ export class ChangeStamps {
       .execute();
   }
 
-  /** One small raw read: callers check it on every decision, so it must stay cheap. */
+  /** One small raw read: callers check it on every decision (every OAuth request), so it must stay cheap. */
   async current(topics: ChangeTopic[], manager?: EntityManager): Promise<Map<ChangeTopic, number>> {
-    const rows: { topic: string; version: number | string }[] = await (
-      manager ?? this.dataSource.manager
-    ).query(
+    const rows = await this.sql.rows<{ topic: string; version: number | string }>(
       `SELECT topic, version FROM change_stamps WHERE topic IN (${topics.map(() => '?').join(', ')})`,
       topics,
+      manager,
     );
     return new Map(rows.map((r) => [r.topic as ChangeTopic, Number(r.version)]));
   }

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Metrics } from './metrics.service';
 
@@ -14,15 +15,27 @@ export function routeTemplate(req: Request): string {
   return `${req.baseUrl}${route.path}`;
 }
 
-/** Counts every answered request and its duration, by method, route template and status. */
+/**
+ * Counts one request and its duration, by method, route template (known once it is answered) and
+ * status: for Express requests (httpMetrics) and for the OAuth provider's.
+ */
+export function countRequest(
+  metrics: Metrics,
+  method: string,
+  res: ServerResponse,
+  route: () => string,
+): void {
+  const started = process.hrtime.bigint();
+  res.once('finish', () => {
+    const labels = { method, route: route(), status: String(res.statusCode) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpRequestDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+  });
+}
+
 export function httpMetrics(metrics: Metrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const started = process.hrtime.bigint();
-    res.once('finish', () => {
-      const labels = { method: req.method, route: routeTemplate(req), status: String(res.statusCode) };
-      metrics.httpRequests.inc(labels);
-      metrics.httpRequestDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
-    });
+    countRequest(metrics, req.method, res, () => routeTemplate(req));
     next();
   };
 }

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import type { DirectSql } from '../../common/database/direct-sql';
 import { OidcPayloadEntity } from './entities/oidc-payload.entity';
 
 /** One `oidc_payloads` row as the adapter reads it. */
@@ -24,9 +25,9 @@ type Lookup = 'id' | 'uid' | 'userCode';
 
 /**
  * The provider adapter's statements on `oidc_payloads`, written once per dialect (SQLite, MySQL/MariaDB)
- * from the entity's metadata: every OAuth request runs several, and TypeORM's query builder costs more CPU
- * than the statements themselves. Dates go through the driver's own conversions, so rows are stored
- * and read exactly as the entity would have them.
+ * from the entity's metadata and run through DirectSql: every OAuth request runs several, and TypeORM's
+ * query builder and query pipeline cost more CPU than the statements themselves. Dates go through the
+ * driver's own conversions, so rows are stored and read exactly as the entity would have them.
  */
 export class OidcPayloadSql {
   private readonly select: Record<Lookup, string>;
@@ -37,7 +38,10 @@ export class OidcPayloadSql {
   private readonly consumedAt: ColumnMetadata;
   private readonly expiresAt: ColumnMetadata;
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly sql: DirectSql,
+  ) {
     const metadata = dataSource.getMetadata(OidcPayloadEntity);
     const { driver } = dataSource;
     const column = (property: keyof OidcPayloadEntity): ColumnMetadata => {
@@ -79,8 +83,10 @@ export class OidcPayloadSql {
   }
 
   async find(model: string, by: Lookup, value: string): Promise<PayloadRow | undefined> {
-    const rows: { payload: string; consumed_at: unknown; expires_at: unknown }[] =
-      await this.dataSource.query(this.select[by], [model, value]);
+    const rows = await this.sql.rows<{ payload: string; consumed_at: unknown; expires_at: unknown }>(
+      this.select[by],
+      [model, value],
+    );
     const row = rows[0];
     if (!row) return undefined;
     return {
@@ -91,7 +97,7 @@ export class OidcPayloadSql {
   }
 
   async upsert(row: PayloadWrite): Promise<void> {
-    await this.dataSource.query(this.upsertSql, [
+    await this.sql.execute(this.upsertSql, [
       row.model,
       row.id,
       row.payload,
@@ -105,15 +111,15 @@ export class OidcPayloadSql {
   }
 
   async consume(model: string, id: string, at: Date): Promise<void> {
-    await this.dataSource.query(this.consumeSql, [this.persist(at, this.consumedAt), model, id]);
+    await this.sql.execute(this.consumeSql, [this.persist(at, this.consumedAt), model, id]);
   }
 
   async destroy(model: string, id: string): Promise<void> {
-    await this.dataSource.query(this.destroySql, [model, id]);
+    await this.sql.execute(this.destroySql, [model, id]);
   }
 
   async revokeByGrantId(model: string, grantId: string): Promise<void> {
-    await this.dataSource.query(this.revokeSql, [model, grantId]);
+    await this.sql.execute(this.revokeSql, [model, grantId]);
   }
 
   private hydrate(value: unknown, column: ColumnMetadata): Date | null {

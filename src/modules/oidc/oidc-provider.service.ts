@@ -1,7 +1,6 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
 import Provider, {
   type Configuration,
   errors,
@@ -17,6 +16,8 @@ import { derivedKey } from '../../common/crypto/secret-box';
 import { TransactionRunner } from '../../common/database/transaction-runner';
 import { DomainError } from '../../common/errors/domain-error';
 import { ROOT_LOGGER } from '../../common/logging/logging.module';
+import { currentRequestFacts } from '../../common/logging/request-context';
+import { UNMATCHED_ROUTE } from '../../common/metrics/http-metrics.middleware';
 import { Metrics, OAUTH_GRANTS, type OAuthGrant } from '../../common/metrics/metrics.service';
 import { AppConfig } from '../../config/app-config';
 import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
@@ -34,12 +35,35 @@ import { type KeySet, SIGNING_ALG, SigningKeysService } from './signing-keys.ser
 
 const { Check, Prompt, base: basePolicy } = interactionPolicy;
 
+const MOUNT = '/oauth';
 /** Paths under /oauth that Nest serves (ArkID's userinfo shape), not the provider. */
 const NEST_PATHS = new Set(['/userinfo/']);
 /** ArkID spellings of provider routes. */
 const ALIASES: Record<string, string> = {
   '/.well-known/openid-configuration/': '/.well-known/openid-configuration',
   '/oidc/introspect/': '/introspect/',
+};
+const ROUTES = {
+  authorization: '/authorize/',
+  token: '/token/',
+  revocation: '/revoke_token/',
+  introspection: '/introspect/',
+  userinfo: '/oidc/userinfo/',
+  jwks: '/oidc/jwks/',
+  end_session: '/session/end/',
+} as const;
+const AUTHORIZE_PATH = ROUTES.authorization;
+/** The provider's fixed paths (its own suffixes of end_session included), for metrics labels. */
+const PROVIDER_PATHS = new Set<string>([
+  ...Object.values(ROUTES),
+  `${ROUTES.end_session}confirm`,
+  `${ROUTES.end_session}success`,
+  '/.well-known/openid-configuration',
+]);
+
+const pathOf = (url: string): string => {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 };
 
 export interface ArborClient {
@@ -131,20 +155,47 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     return this.building;
   }
 
-  /** Express middleware for the /oauth mount. */
-  readonly handler = (req: Request, res: Response, next: NextFunction): void => {
-    const path = req.url.split('?')[0];
-    if (NEST_PATHS.has(path)) {
-      next();
-      return;
-    }
+  /**
+   * Whether a request belongs to the provider: every path under /oauth except those Nest serves. The
+   * HTTP server hands these to `serve` before Express sees them (app.setup.ts).
+   */
+  owns(url: string): boolean {
+    const path = pathOf(url);
+    if (path !== MOUNT && !path.startsWith(`${MOUNT}/`)) return false;
+    return !NEST_PATHS.has(path.slice(MOUNT.length));
+  }
+
+  /** The metrics label of a provider path: the route it names, never a raw id. */
+  routeTemplate(url: string): string {
+    const path = pathOf(url).slice(MOUNT.length);
+    const route = ALIASES[path] ?? path;
+    if (PROVIDER_PATHS.has(route)) return MOUNT + route;
+    return route.startsWith(AUTHORIZE_PATH) ? `${MOUNT}${AUTHORIZE_PATH}:uid` : UNMATCHED_ROUTE;
+  }
+
+  /** Answers a request under /oauth, as mounted there (the provider finds its mount from originalUrl). */
+  serve(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? MOUNT;
+    let inner = url.slice(MOUNT.length) || '/';
+    const path = pathOf(inner);
     const alias = ALIASES[path];
-    if (alias) req.url = alias + req.url.slice(path.length);
+    if (alias) inner = alias + inner.slice(path.length);
+    Object.assign(req, { originalUrl: url });
+    req.url = inner;
     this.current().then(
-      () => this.provider?.callback(req as IncomingMessage, res as ServerResponse),
-      (error: unknown) => next(error),
+      () => this.provider?.callback(req, res),
+      (error: unknown) => {
+        this.logger.error({ err: error }, 'OAuth provider unavailable');
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        res.statusCode = 500;
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ error: 'server_error', error_description: 'the provider is unavailable' }));
+      },
     );
-  };
+  }
 
   /** For Arbor API tokens: a verifying key of the current key set (a rotation is seen on the next call). */
   async publicKey(kid: string): Promise<string | null> {
@@ -282,15 +333,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
         long: { signed: true, httpOnly: true, sameSite: 'lax' },
         short: { signed: true, httpOnly: true, sameSite: 'lax' },
       },
-      routes: {
-        authorization: '/authorize/',
-        token: '/token/',
-        revocation: '/revoke_token/',
-        introspection: '/introspect/',
-        userinfo: '/oidc/userinfo/',
-        jwks: '/oidc/jwks/',
-        end_session: '/session/end/',
-      },
+      routes: { ...ROUTES },
       ttl: {
         AuthorizationCode: oidc.codeTtlSeconds,
         AccessToken: oidc.accessTokenTtlSeconds,
@@ -414,7 +457,9 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
         try {
           user = await this.auth.verifyCredentials(
             { username, password },
-            { ip: ctx.ip, userAgent: ctx.get('user-agent') },
+            // The address by TRUST_PROXY, as every other sign-in sees it (koa's ctx.ip believes the
+            // first X-Forwarded-For entry, which the client writes).
+            { ip: currentRequestFacts()?.ip ?? ctx.ip, userAgent: ctx.get('user-agent') },
           );
         } catch (error) {
           if (error instanceof DomainError) throw new errors.InvalidGrant('invalid credentials');

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { DataSource, type EntityManager, LessThan } from 'typeorm';
+import { DirectSql } from '../../common/database/direct-sql';
 import { Clock } from '../../common/time/clock';
 import { OidcPayloadEntity } from './entities/oidc-payload.entity';
 import { OidcPayloadSql } from './oidc-payload-sql';
@@ -32,6 +33,7 @@ export class DatabaseOidcStorage implements OidcStorage {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly direct: DirectSql,
   ) {}
 
   private get rows() {
@@ -39,7 +41,7 @@ export class DatabaseOidcStorage implements OidcStorage {
   }
 
   adapterFor(model: string): Adapter {
-    const sql = (this.sql ??= new OidcPayloadSql(this.dataSource));
+    const sql = (this.sql ??= new OidcPayloadSql(this.dataSource, this.direct));
     const live = async (
       by: 'id' | 'uid' | 'userCode',
       value: string,

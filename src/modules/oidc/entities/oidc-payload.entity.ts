@@ -3,7 +3,8 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 /**
  * One oidc-provider artifact (session, interaction, grant, authorization code, access or refresh
  * token, ...), as the provider's adapter stores it: the JSON payload, plus the columns the adapter
- * looks artifacts up by. Rows past `expires_at` are dead and purged.
+ * looks artifacts up by. Rows past `expires_at` are dead and purged. On SQLite the grant, uid, user code
+ * and account indexes are partial (non-NULL rows only; migration 1764750000000).
  */
 @Entity('oidc_payloads')
 @Index('ix_oidc_payloads_grant', ['model', 'grantId'])
