@@ -52,6 +52,7 @@ import { DingConfigToSettings1764650000000 } from './migrations/1764650000000-di
 import { AuditSummaryGrams1764600000000 } from './migrations/1764600000000-audit-summary-grams';
 import { AppsStamp1764700000000 } from './migrations/1764700000000-apps-stamp';
 import { OidcPartialIndexes1764750000000 } from './migrations/1764750000000-oidc-partial-indexes';
+import { SettingsStamp1764760000000 } from './migrations/1764760000000-settings-stamp';
 
 export const ENTITIES = [
   UserEntity,
@@ -105,6 +106,7 @@ export const MIGRATIONS = [
   AppsStamp1764700000000,
   DingConfigToSettings1764650000000,
   OidcPartialIndexes1764750000000,
+  SettingsStamp1764760000000,
 ];
 
 /** One definition for the app, the CLI and the tests: SQLite by default, MySQL/MariaDB via DATABASE_URL. */
@@ -134,9 +136,13 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
     type: 'better-sqlite3',
     database: config.database.path,
     // WAL lets readers proceed during writes; NORMAL sync is durable across application crashes.
+    // The API and worker checkpoint the log from a thread (WalCheckpointer); a commit checkpoints
+    // only past 4,000 pages (16 MB), and a log that grew past 32 MB shrinks when it starts over.
     prepareDatabase: (db: { pragma(statement: string): unknown }) => {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
+      db.pragma('wal_autocheckpoint = 4000');
+      db.pragma('journal_size_limit = 33554432');
       db.pragma('busy_timeout = 5000');
       db.pragma('foreign_keys = ON');
     },

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
@@ -30,6 +30,7 @@ import { PermissionResolver } from './permission-resolver.service';
 import type { PermissionSnapshot } from './permission-snapshot';
 import { PermsRepository } from './perms.repository';
 import { PermsService } from './perms.service';
+import { constantTimeEqual, sha256Hex } from '../../common/crypto/secrets';
 
 export function accessPermUid(appUid: string): string {
   return `app_${appUid}_access`;
@@ -38,14 +39,12 @@ export function accessPermUid(appUid: string): string {
 /** An OAuth client secret: 256 random bits, shown once; only its SHA-256 is kept. */
 function newClientSecret(): { secret: string; hash: string } {
   const secret = randomBytes(32).toString('base64url');
-  return { secret, hash: createHash('sha256').update(secret).digest('hex') };
+  return { secret, hash: sha256Hex(secret) };
 }
 
 /** Whether a presented client secret is the one whose SHA-256 is stored; constant time in the secret. */
 export function clientSecretMatches(storedHash: string, presented: string): boolean {
-  const expected = Buffer.from(storedHash, 'hex');
-  const actual = createHash('sha256').update(presented, 'utf8').digest();
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
+  return constantTimeEqual(Buffer.from(storedHash, 'hex'), Buffer.from(sha256Hex(presented), 'hex'));
 }
 
 /** Each URI absolute, without a fragment or wildcard: redirects are matched exactly, character for character. */
