@@ -706,8 +706,11 @@ describe('self-service lifecycle, site configuration and storage', () => {
       );
 
     it('is a scheduled job that deletes expired codes, tokens, captchas and dead invitations and keeps live ones', async () => {
-      const schedule = await t.app.get(SchedulesService).get(PURGE_EXPIRED_JOB);
-      expect(schedule.cron).toBe(PURGE_EXPIRED_CRON);
+      const schedules = t.app.get(SchedulesService);
+      expect((await schedules.get(PURGE_EXPIRED_JOB)).cron).toBe(PURGE_EXPIRED_CRON);
+      // Off while the clock jumps a day: the in-process scheduler (5 s ticks) would find the purge due
+      // and run it before the rows are counted. The test runs it itself, as a firing would.
+      await schedules.set(PURGE_EXPIRED_JOB, null);
       // Old: a code, its sms_token, a captcha, an invitation replaced by a newer one and one that expires.
       nextMinute();
       await t.http.post(`${API}/service/sms/register/`).send({ mobile: '13300000001' }).expect(201);
@@ -767,6 +770,7 @@ describe('self-service lifecycle, site configuration and storage', () => {
         (await t.http.get(`${API}/ucenter/profile/invited/`).query({ key: live.body.key })).body.username,
       ).toBe(replaced.username);
       await smsToken('register', '13300000002');
+      await schedules.set(PURGE_EXPIRED_JOB, PURGE_EXPIRED_CRON);
     });
   });
 
