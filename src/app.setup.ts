@@ -43,8 +43,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
 /**
  * The OAuth/OIDC provider's requests (token, introspection and the rest, on every app's hot path) are
  * answered from the HTTP server's request event, ahead of Express: the provider parses and routes them
- * itself, so Express's routing, Nest's adapter and the body parsers were only overhead there (about a
- * quarter of a token request's CPU). They get the same request id and context, log line and metrics;
+ * itself, so Express's routing, Nest's adapter and the body parsers were only overhead there (a good
+ * part of a token request's CPU). They get the same request id and context, log line and metrics;
  * the client address follows the same TRUST_PROXY rule as Express's `req.ip`.
  */
 function serveProviderAhead(app: NestExpressApplication, config: AppConfig, logger: Logger): void {

@@ -55,7 +55,8 @@ const REQUEST_SECTIONS: [keyof UpdateConfigDto, SectionName][] = [
 /**
  * The site configuration: read by every room that needs it, written by admins (audited, in one
  * transaction). Secret fields are sealed with AES-256-GCM under a key derived from SECRET_KEY and are
- * never part of an answer. Reads go to the database each time, so every replica sees a write at once.
+ * never part of an answer. Reads check the `settings` change stamp each time (SettingsRepository), so
+ * every replica sees a write on its next request.
  */
 @Injectable()
 export class SettingsService implements OnModuleInit {
