@@ -1,13 +1,11 @@
-import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { openBrowser } from './harness/browser';
 import type TestAgent from 'supertest/lib/agent';
 import { AliyunSmsFake } from './harness/aliyun-sms-fake';
 import { captchaAnswerOf, captchaKeyOf, setCaptcha } from './harness/captcha';
 import { browser as agentFor, csrfOf } from './harness/oauth';
 import { SmtpSink } from './harness/smtp-sink';
 import { API, createTestApp, createUser, login, testDatabaseKind, type TestApp } from './harness/test-app';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /**
  * The lifecycle pages (forgot password, activation from an invitation, registration) against a real
@@ -318,9 +316,7 @@ describe('lifecycle pages', () => {
     let chrome: Browser;
     let base: string;
     beforeAll(async () => {
-      await t.app.listen(0, '127.0.0.1');
-      base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
-      chrome = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+      ({ base, browser: chrome } = await openBrowser(t));
     });
     afterAll(() => chrome.close());
 

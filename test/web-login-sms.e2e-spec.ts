@@ -1,11 +1,9 @@
-import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { openBrowser } from './harness/browser';
 import { AliyunSmsFake } from './harness/aliyun-sms-fake';
 import { captchaAnswerOf, captchaKeyOf, setCaptcha as setCaptchaOf } from './harness/captcha';
 import { basic, browser, csrfOf, pkce, REDIRECT, registerApp } from './harness/oauth';
 import { API, createTestApp, createUser, testDatabaseKind, type TestApp } from './harness/test-app';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /**
  * The sign-in page's other ways in and its guards: mobile + SMS code (through the lifecycle service and
@@ -204,9 +202,7 @@ describe('sign-in page: SMS code and captcha', () => {
     let chrome: Browser;
     let base: string;
     beforeAll(async () => {
-      await t.app.listen(0, '127.0.0.1');
-      base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
-      chrome = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+      ({ base, browser: chrome } = await openBrowser(t));
     });
     afterAll(() => chrome.close());
 

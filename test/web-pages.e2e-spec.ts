@@ -1,9 +1,7 @@
-import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { openBrowser } from './harness/browser';
 import { API, createTestApp, createUser, testDatabaseKind, type TestApp } from './harness/test-app';
 import { pkce, REDIRECT, registerApp, type TestClient } from './harness/oauth';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /**
  * The hosted pages in headless Chromium (Debian's, driven by playwright-core), against a listening app:
@@ -17,9 +15,7 @@ const CHROMIUM = '/usr/bin/chromium';
 
   beforeAll(async () => {
     t = await createTestApp();
-    await t.app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    ({ base, browser } = await openBrowser(t));
   });
   afterAll(async () => {
     await browser.close();
