@@ -3,7 +3,7 @@ import { TransactionRunner } from '../src/common/database/transaction-runner';
 import { requestContext } from '../src/common/logging/request-context';
 import { AuditSearchIndexer } from '../src/modules/audit/audit-search-indexer';
 import { AuditService } from '../src/modules/audit/audit.service';
-import { basic, registerApp } from './harness/oauth';
+import { registerApp, tokenRequest } from './harness/oauth';
 import {
   ADMIN_PASSWORD,
   API,
@@ -656,11 +656,8 @@ describe('audit log settings', () => {
       expect(entry.body.ip).toBe('203.0.113.9');
       // The OAuth provider's requests are answered before Express, by the same rule.
       const legacy = await registerApp(trusted, { authorization_grant_type: 'password' });
-      await trusted.http
-        .post('/oauth/token/')
-        .set('Authorization', basic(legacy))
+      await tokenRequest(trusted, legacy)
         .set('X-Forwarded-For', '198.51.100.1, 203.0.113.9')
-        .type('form')
         .send({ grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD })
         .expect(200);
       const logins = (await trusted.http.get(`${API}/log/?subject=ucenter_login`).set(token).expect(200))

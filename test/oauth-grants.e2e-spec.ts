@@ -11,6 +11,7 @@ import {
   REDIRECT,
   registerApp,
   type TestClient,
+  tokenRequest,
 } from './harness/oauth';
 
 const API_AUDIENCE = 'http://arbor.test/siteapi/';
@@ -50,11 +51,7 @@ describe.each([
     ...extra,
   });
   const exchange = (client: TestClient, fields: Record<string, string>) =>
-    t.http
-      .post('/oauth/token/')
-      .set('Authorization', basic(client))
-      .type('form')
-      .send({ redirect_uri: REDIRECT, ...fields });
+    tokenRequest(t, client).send({ redirect_uri: REDIRECT, ...fields });
   const introspect = async (client: TestClient, token: string) =>
     (
       await t.http
@@ -199,11 +196,7 @@ describe.each([
 
   it('issues client credentials tokens, introspects and revokes them', async () => {
     const client = await registerApp(t);
-    const res = await t.http
-      .post('/oauth/token/')
-      .set('Authorization', basic(client))
-      .type('form')
-      .send({ grant_type: 'client_credentials' });
+    const res = await tokenRequest(t, client).send({ grant_type: 'client_credentials' });
     expect(res.status).toBe(200);
     const token = (res.body as Tokens).access_token;
     expect(await introspect(client, token)).toMatchObject({ active: true, client_id: client.clientId });
@@ -396,11 +389,11 @@ describe.each([
     const tampered = `${jwt.slice(0, -4)}AAAA`;
     await t.http.get(`${API}/auth/token/`).set('Authorization', `Bearer ${tampered}`).expect(401);
     // Client credentials tokens name no user: not accepted on the user API.
-    const cc = await t.http
-      .post('/oauth/token/')
-      .set('Authorization', basic(client))
-      .type('form')
-      .send({ grant_type: 'client_credentials', scope: 'arbor.read', resource: API_AUDIENCE });
+    const cc = await tokenRequest(t, client).send({
+      grant_type: 'client_credentials',
+      scope: 'arbor.read',
+      resource: API_AUDIENCE,
+    });
     expect(cc.status).toBe(200);
     await t.http
       .get(`${API}/auth/token/`)

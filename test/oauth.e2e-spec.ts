@@ -1,13 +1,13 @@
 import { API, createTestApp, createUser, type TestApp } from './harness/test-app';
 import {
   authorize,
-  basic,
   browser,
   codeFrom,
   pkce,
   REDIRECT,
   registerApp,
   type TestClient,
+  tokenRequest,
 } from './harness/oauth';
 
 describe('OAuth 2.0 / OIDC provider', () => {
@@ -60,16 +60,12 @@ describe('OAuth 2.0 / OIDC provider', () => {
     expect(url.origin + url.pathname).toBe(REDIRECT);
     expect(url.searchParams.get('state')).toBe('st4te');
     expect(url.searchParams.get('iss')).toBe('http://arbor.test/oauth');
-    const token = await t.http
-      .post('/oauth/token/')
-      .set('Authorization', basic(client))
-      .type('form')
-      .send({
-        grant_type: 'authorization_code',
-        code: codeFrom(location),
-        redirect_uri: REDIRECT,
-        code_verifier: verifier,
-      });
+    const token = await tokenRequest(t, client).send({
+      grant_type: 'authorization_code',
+      code: codeFrom(location),
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+    });
     expect(token.status).toBe(200);
     expect(token.body).toMatchObject({ token_type: 'Bearer', scope: 'openid profile' });
     expect(token.body.refresh_token).toEqual(expect.any(String));
@@ -97,11 +93,7 @@ describe('OAuth 2.0 / OIDC provider', () => {
     const client = await registerApp(t);
     const admin = { Authorization: `Token ${await t.adminToken()}` };
     const credentials = (secret: string) =>
-      t.http
-        .post('/oauth/token/')
-        .set('Authorization', basic({ ...client, clientSecret: secret }))
-        .type('form')
-        .send({ grant_type: 'client_credentials' });
+      tokenRequest(t, { ...client, clientSecret: secret }).send({ grant_type: 'client_credentials' });
     expect((await credentials(client.clientSecret)).status).toBe(200);
     const rotated = await t.http.post(`${API}/app/${client.appUid}/oauth/secret/`).set(admin).expect(200);
     const fresh = (rotated.body as { client_id: string; client_secret: string }).client_secret;
@@ -140,12 +132,7 @@ describe('OAuth 2.0 / OIDC provider', () => {
           scope: 'openid',
         }).toString()}`,
       );
-    const credentials = () =>
-      t.http
-        .post('/oauth/token/')
-        .set('Authorization', basic(client))
-        .type('form')
-        .send({ grant_type: 'client_credentials' });
+    const credentials = () => tokenRequest(t, client).send({ grant_type: 'client_credentials' });
     expect((await authorizeWith(REDIRECT)).status).toBe(303);
     expect((await credentials()).status).toBe(200);
     await t.http
@@ -165,11 +152,9 @@ describe('OAuth 2.0 / OIDC provider', () => {
 
   it('answers RFC 6749 errors', async () => {
     const client = await registerApp(t);
-    const res = await t.http
-      .post('/oauth/token/')
-      .set('Authorization', basic({ ...client, clientSecret: 'wrong' }))
-      .type('form')
-      .send({ grant_type: 'client_credentials' });
+    const res = await tokenRequest(t, { ...client, clientSecret: 'wrong' }).send({
+      grant_type: 'client_credentials',
+    });
     expect(res.status).toBe(401);
     expect(res.body).toMatchObject({ error: 'invalid_client' });
     const info = await t.http.get('/oauth/userinfo/').set('Authorization', 'Bearer nope');

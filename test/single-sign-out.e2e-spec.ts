@@ -4,7 +4,6 @@ import { UsersService } from '../src/modules/accounts/users.service';
 import { API, createTestApp, createUser, login, type TestApp } from './harness/test-app';
 import {
   authorize,
-  basic,
   browser,
   codeFrom,
   logoutReceiver,
@@ -12,6 +11,7 @@ import {
   REDIRECT,
   registerApp,
   type TestClient,
+  tokenRequest,
 } from './harness/oauth';
 
 interface Tokens {
@@ -84,11 +84,7 @@ describe.each([
   }
 
   const exchange = (client: TestClient, fields: Record<string, string>) =>
-    t.http
-      .post('/oauth/token/')
-      .set('Authorization', basic(client))
-      .type('form')
-      .send({ redirect_uri: REDIRECT, ...fields });
+    tokenRequest(t, client).send({ redirect_uri: REDIRECT, ...fields });
 
   async function logoutTokensAt(path: string): Promise<string[]> {
     for (let i = 0; i < 50 && !rp.tokens.get(path); i++) await new Promise((r) => setTimeout(r, 100));

@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { openBrowser } from './harness/browser';
 import { AliyunSmsFake } from './harness/aliyun-sms-fake';
 import { captchaAnswerOf, captchaKeyOf, setCaptcha as setCaptchaOf } from './harness/captcha';
-import { basic, browser, csrfOf, pkce, REDIRECT, registerApp } from './harness/oauth';
+import { browser, csrfOf, pkce, REDIRECT, registerApp, tokenRequest } from './harness/oauth';
 import { API, createTestApp, createUser, testDatabaseKind, type TestApp } from './harness/test-app';
 
 /**
@@ -251,16 +251,12 @@ describe('sign-in page: SMS code and captcha', () => {
       await page.waitForURL(/^https:\/\/rp\.example\/cb/);
       const callback = new URL(callbacks[0]);
       expect(callback.searchParams.get('state')).toBe('sms-state');
-      const token = await t.http
-        .post('/oauth/token/')
-        .set('Authorization', basic(client))
-        .type('form')
-        .send({
-          grant_type: 'authorization_code',
-          code: callback.searchParams.get('code') ?? '',
-          redirect_uri: REDIRECT,
-          code_verifier: verifier,
-        });
+      const token = await tokenRequest(t, client).send({
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code') ?? '',
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+      });
       expect(token.status).toBe(200);
       expect(cspErrors).toEqual([]);
       await page.context().close();

@@ -1,5 +1,14 @@
 import { API, createTestApp, createUser, type TestApp } from './harness/test-app';
-import { authorize, basic, browser, codeFrom, csrfOf, pkce, REDIRECT, registerApp } from './harness/oauth';
+import {
+  authorize,
+  browser,
+  codeFrom,
+  csrfOf,
+  pkce,
+  REDIRECT,
+  registerApp,
+  tokenRequest,
+} from './harness/oauth';
 
 /**
  * What the hosted pages and the provider must refuse: login CSRF (standalone and inside an authorization,
@@ -107,16 +116,12 @@ describe('hosted pages and provider security', () => {
       user,
     );
     await new Promise((resolve) => setTimeout(resolve, 6000));
-    const res = await t.http
-      .post('/oauth/token/')
-      .set('Authorization', basic(client))
-      .type('form')
-      .send({
-        grant_type: 'authorization_code',
-        code: codeFrom(location),
-        redirect_uri: REDIRECT,
-        code_verifier: verifier,
-      });
+    const res = await tokenRequest(t, client).send({
+      grant_type: 'authorization_code',
+      code: codeFrom(location),
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+    });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_grant');
   });
@@ -203,16 +208,12 @@ describe('hosted pages and provider security', () => {
     const user = await createUser(t);
     const { verifier, challenge } = pkce();
     const { location } = await authorize(browser(t), authorizeQuery(client.clientId, challenge), user);
-    const res = await t.http
-      .post('/oauth/token/')
-      .set('Authorization', basic(client))
-      .type('form')
-      .send({
-        grant_type: 'authorization_code',
-        code: codeFrom(location),
-        redirect_uri: 'https://rp.example/other',
-        code_verifier: verifier,
-      });
+    const res = await tokenRequest(t, client).send({
+      grant_type: 'authorization_code',
+      code: codeFrom(location),
+      redirect_uri: 'https://rp.example/other',
+      code_verifier: verifier,
+    });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_grant');
   });
@@ -220,11 +221,11 @@ describe('hosted pages and provider security', () => {
   it('refuses the password grant to a user without the app’s access permission', async () => {
     const client = await registerApp(t, { authorization_grant_type: 'password' }, { allow_any_user: false });
     const user = await createUser(t);
-    const res = await t.http
-      .post('/oauth/token/')
-      .set('Authorization', basic(client))
-      .type('form')
-      .send({ grant_type: 'password', username: user.username, password: user.password });
+    const res = await tokenRequest(t, client).send({
+      grant_type: 'password',
+      username: user.username,
+      password: user.password,
+    });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_grant');
     expect(res.body.access_token).toBeUndefined();

@@ -48,6 +48,11 @@ export function basic(client: TestClient): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64')}`;
 }
 
+/** A request to the token endpoint as the client (client_secret_basic), for `.send(fields)`. */
+export function tokenRequest(t: TestApp, client: TestClient) {
+  return t.http.post('/oauth/token/').set('Authorization', basic(client)).type('form');
+}
+
 /** The value of the hidden CSRF field of a hosted page. */
 export function csrfOf(html: string): string {
   const match = /name="csrf" value="([^"]+)"/.exec(html);
