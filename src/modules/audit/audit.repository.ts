@@ -167,8 +167,11 @@ export class AuditRepository {
     // A summary search narrows to the entries holding every needle trigram; the LIKE in `where`
     // then keeps the true matches among them.
     if (filter.summary) {
+      // The queue first: an entry the indexer moves meanwhile is then either still queued here or
+      // already in the trigram lists read next (read the other way round, it could be in neither).
+      const queued = await this.queuedMatches(where);
       const candidates = await this.summaryCandidates(filter.summary);
-      if (candidates !== null) return this.pageOfCandidates(candidates, where, page);
+      if (candidates !== null) return this.pageOfCandidates(queued, candidates, where, page);
     }
     const [{ n }] = await this.dataSource.query<{ n: number | string }[]>(
       `SELECT COUNT(*) AS n FROM (SELECT 1 FROM audit_log e WHERE ${where.sql} LIMIT ?) m`,
@@ -246,18 +249,26 @@ export class AuditRepository {
     return [...candidates];
   }
 
-  /** The candidates that pass every filter (ids are integers we parsed, so they are inlined). */
+  /** Entries still queued for the index are not among the candidates: they are checked directly. */
+  private queuedMatches(where: Where): Promise<{ id: number | string; created_at: unknown }[]> {
+    return this.dataSource.query<{ id: number | string; created_at: unknown }[]>(
+      `SELECT e.id, e.created_at FROM audit_log_pending p JOIN audit_log e ON e.id = p.log_id WHERE ${where.sql}`,
+      where.params,
+    );
+  }
+
+  /**
+   * The queued matches and the candidates that pass every filter (ids are integers we parsed, so
+   * they are inlined).
+   */
   private async pageOfCandidates(
+    queued: { id: number | string; created_at: unknown }[],
     candidates: number[],
     where: Where,
     page: PageRequest,
   ): Promise<{ rows: StoredEntry[]; count: number; capped: boolean }> {
     const ids = candidates.filter(Number.isSafeInteger);
-    // Entries still queued for the index are not among the candidates: they are checked directly.
-    const matches = await this.dataSource.query<{ id: number | string; created_at: unknown }[]>(
-      `SELECT e.id, e.created_at FROM audit_log_pending p JOIN audit_log e ON e.id = p.log_id WHERE ${where.sql}`,
-      where.params,
-    );
+    const matches = [...queued];
     for (let start = 0; start < ids.length; start += ID_LIST_CHUNK) {
       const chunk = ids.slice(start, start + ID_LIST_CHUNK).join(', ');
       matches.push(
