@@ -25,6 +25,13 @@ export interface ClientInfo {
   userAgent: string;
 }
 
+/** A successful sign-in: its user and the new session's key (shown once) and end. */
+export interface SignedIn {
+  user: UserEntity;
+  key: string;
+  expiresAt: Date;
+}
+
 type Identifier = { kind: 'username' | 'private_email' | 'mobile'; value: string };
 
 /** Password login, sessions and the user-with-permissions view of a principal. */
@@ -49,11 +56,24 @@ export class AuthService implements OnModuleInit {
     this.hooks.onRemoved((manager, userId) => this.throttle.clearWithin(manager, accountKey(userId)));
   }
 
+  /** The API's login: a sign-in, answered with the user, its permissions and the session key. */
   async login(
     dto: LoginDto,
     client: ClientInfo,
   ): Promise<{ body: UserWithPermWithTokenDto; expiresAt: Date }> {
-    if (dto.sms_token !== undefined) return this.loginWithSmsToken(dto, client);
+    const signedIn = await this.signIn(dto, client);
+    return {
+      body: { ...(await this.userWithPerm(signedIn.user)), token: signedIn.key },
+      expiresAt: signedIn.expiresAt,
+    };
+  }
+
+  /**
+   * A password or SMS-token sign-in that opens an Arbor session: the user and the session's key. The
+   * hosted pages stop here; the API's login also answers with the user's permissions.
+   */
+  async signIn(dto: LoginDto, client: ClientInfo): Promise<SignedIn> {
+    if (dto.sms_token !== undefined) return this.signInWithSmsToken(dto, client);
     const { user, subjectKey } = await this.checkPassword(dto, client);
     // Releasing the attempt, opening the session and noting activity are one unit of work.
     const session = await this.tx.run(async (manager) => {
@@ -65,10 +85,7 @@ export class AuthService implements OnModuleInit {
       throw AuthErrors.accountDisabled();
     }
     this.metrics.login('success');
-    return {
-      body: { ...(await this.userWithPerm(user)), token: session.key },
-      expiresAt: session.expiresAt,
-    };
+    return { user, ...session };
   }
 
   /**
@@ -86,11 +103,18 @@ export class AuthService implements OnModuleInit {
     return user;
   }
 
-  /** The browser session behind a `spauthn` key: its token id and live, active user; null when none. */
-  async session(key: string): Promise<{ tokenId: number; user: UserEntity } | null> {
+  /**
+   * The browser session behind a `spauthn` key: its token id and live, active user; null when none.
+   * `alreadyRead` is a user row this request read moments ago, used when the token turns out to be its.
+   */
+  async session(
+    key: string,
+    alreadyRead?: UserEntity,
+  ): Promise<{ tokenId: number; user: UserEntity } | null> {
     try {
       const token = await this.tokens.authenticate(key);
-      const user = await this.users.findLiveForSession(token.userId);
+      const user =
+        alreadyRead?.id === token.userId ? alreadyRead : await this.users.findLiveForSession(token.userId);
       return user?.isActive ? { tokenId: token.id, user } : null;
     } catch (error) {
       if (error instanceof DomainError) return null;
@@ -209,10 +233,7 @@ export class AuthService implements OnModuleInit {
   }
 
   /** `{mobile, sms_token}` (login purpose): the token is used up in the transaction that opens the session. */
-  private async loginWithSmsToken(
-    dto: LoginDto,
-    client: ClientInfo,
-  ): Promise<{ body: UserWithPermWithTokenDto; expiresAt: Date }> {
+  private async signInWithSmsToken(dto: LoginDto, client: ClientInfo): Promise<SignedIn> {
     const verify = this.extensions.smsTokenVerifier();
     if (!dto.mobile || !dto.sms_token || !verify) throw AuthErrors.missingCredentials();
     const { ipLimit, ipWindowSeconds } = this.config.login;
@@ -225,10 +246,7 @@ export class AuthService implements OnModuleInit {
       return { user, session: await this.openSessionWithin(manager, user, client) };
     });
     this.metrics.login('success');
-    return {
-      body: { ...(await this.userWithPerm(opened.user)), token: opened.session.key },
-      expiresAt: opened.session.expiresAt,
-    };
+    return { user: opened.user, ...opened.session };
   }
 
   /**

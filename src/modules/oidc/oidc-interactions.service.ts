@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable } from '@nestjs/common';
-import type { PromptDetail, default as Provider } from 'oidc-provider';
+import type { InteractionResults, PromptDetail, default as Provider } from 'oidc-provider';
+import type { UserEntity } from '../accounts/entities/user.entity';
 import { OidcAccountsService } from './oidc-accounts.service';
 import { type ArborClient, OidcProviderService } from './oidc-provider.service';
 
@@ -65,20 +66,16 @@ export class OidcInteractionsService {
     };
   }
 
-  /** Whether the user may use the interaction's app now (the permission engine, asked again). */
-  async mayUse(userId: number, view: InteractionView): Promise<boolean> {
-    const user = await this.accounts.findUser(String(userId));
-    return user !== null && this.accounts.hasAccess(user, view.client.appUid);
+  /**
+   * Whether the browser's signed-in user (its row as read for this request's session) may use the
+   * interaction's app now: the permission engine, asked again.
+   */
+  mayUse(user: UserEntity, view: InteractionView): Promise<boolean> {
+    return user.isActive ? this.accounts.hasAccess(user, view.client.appUid) : Promise.resolve(false);
   }
 
   async finishLogin(req: IncomingMessage, res: ServerResponse, userId: number): Promise<void> {
-    const provider = await this.oidc.current();
-    await provider.interactionFinished(
-      req,
-      res,
-      { login: { accountId: String(userId) } },
-      { mergeWithLastSubmission: false },
-    );
+    await this.finish(req, res, { login: { accountId: String(userId) } }, false);
   }
 
   /** The user approved: the grant gets what the prompt found missing. */
@@ -101,23 +98,43 @@ export class OidcInteractionsService {
       grant.addResourceScope(indicator, scopes.join(' '));
     }
     const grantId = await grant.save();
-    await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    await this.finish(req, res, { consent: { grantId } }, true);
   }
 
   /** Access now granted (the permission changed while the page was open): let the flow go on. */
   async resume(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const provider = await this.oidc.current();
-    await provider.interactionFinished(req, res, {}, { mergeWithLastSubmission: true });
+    await this.finish(req, res, {}, true);
   }
 
   /** The app receives `access_denied` with the reason. */
   async deny(req: IncomingMessage, res: ServerResponse, description: string): Promise<void> {
-    const provider = await this.oidc.current();
-    await provider.interactionFinished(
-      req,
-      res,
-      { error: 'access_denied', error_description: description },
-      { mergeWithLastSubmission: false },
-    );
+    await this.finish(req, res, { error: 'access_denied', error_description: description }, false);
+  }
+
+  /**
+   * Stores the interaction's result and sends the browser back into the flow, as the provider's
+   * interactionFinished does; with the interaction details() read in this request rather than reading
+   * it (and its session) again.
+   */
+  private async finish(
+    req: IncomingMessage,
+    res: ServerResponse,
+    result: InteractionResults,
+    mergeWithLastSubmission: boolean,
+  ): Promise<void> {
+    const interaction = this.read.get(req);
+    if (!interaction) {
+      const provider = await this.oidc.current();
+      await provider.interactionFinished(req, res, result, { mergeWithLastSubmission });
+      return;
+    }
+    interaction.result =
+      mergeWithLastSubmission && !('error' in result) ? { ...interaction.lastSubmission, ...result } : result;
+    // The provider's own clock (epoch seconds), which set `exp`.
+    await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+    res.statusCode = 303;
+    res.setHeader('Location', interaction.returnTo);
+    res.setHeader('Content-Length', '0');
+    res.end();
   }
 }

@@ -31,6 +31,7 @@ import { API_READ_SCOPE, RESPONSE_TYPES, SCOPES, toClientMetadata } from './oidc
 import { OidcPagesLink, type PageRequest } from './oidc-pages.link';
 import { OIDC_STORAGE } from './oidc.tokens';
 import type { OidcStorage } from './oidc-storage';
+import { CookieSigner } from './cookie-signer';
 import { type KeySet, SIGNING_ALG, SigningKeysService } from './signing-keys.service';
 
 const { Check, Prompt, base: basePolicy } = interactionPolicy;
@@ -90,7 +91,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     callback: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   } | null = null;
   private building: Promise<Provider> | null = null;
-  private readonly cookieKey: string;
+  private readonly cookieSigner: CookieSigner;
   private readonly pems = new Map<string, string>();
   private readonly clients = new ClientMetadataCache();
 
@@ -112,7 +113,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
   ) {
     this.issuer = `${config.baseUrl}/oauth`;
     this.apiAudience = `${config.baseUrl}/siteapi/`;
-    this.cookieKey = derivedKey(masterKey.value, 'oidc-cookies').toString('base64url');
+    this.cookieSigner = new CookieSigner([derivedKey(masterKey.value, 'oidc-cookies').toString('base64url')]);
   }
 
   get audience(): string {
@@ -292,7 +293,11 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
         const accountId = ctx.oidc.session?.accountId;
         if (!accountId) return Check.NO_NEED_TO_PROMPT;
         const key = ctx.cookies.get(SESSION_COOKIE);
-        const session = key ? await this.auth.session(key) : null;
+        // findAccount read the session's user earlier in this request.
+        const { account } = ctx.oidc;
+        const session = key
+          ? await this.auth.session(key, account && this.accounts.userBehind(account))
+          : null;
         return session && String(session.user.id) === accountId
           ? Check.NO_NEED_TO_PROMPT
           : Check.REQUEST_PROMPT;
@@ -351,7 +356,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
       jwks: { keys: keys.keys },
       cookies: {
-        keys: [this.cookieKey],
+        keys: this.cookieSigner,
         long: { signed: true, httpOnly: true, sameSite: 'lax' },
         short: { signed: true, httpOnly: true, sameSite: 'lax' },
       },

@@ -29,6 +29,8 @@ export interface PageSession {
   user: UserEntity;
 }
 const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
+/** Bounds the policy cache (apps' redirect URI sets); refilled on demand past it. */
+const MAX_POLICIES = 512;
 
 /** `__Host-` cookies (Secure, path /, no domain) when served over TLS; plain names over HTTP. */
 export function cookieName(base: string, secure: boolean): string {
@@ -42,6 +44,8 @@ export function cookieName(base: string, secure: boolean): string {
 @Injectable()
 export class WebPagesService implements OnModuleInit, OidcPages {
   readonly csrf: CsrfTokens;
+  /** Policies by form targets: one per app's redirect URIs, built once. */
+  private readonly policies = new Map<string, string>();
 
   constructor(
     private readonly branding: BrandingService,
@@ -143,33 +147,44 @@ export class WebPagesService implements OnModuleInit, OidcPages {
     return this.csrf.verify(secret, (req.body as Record<string, unknown> | undefined)?.csrf);
   }
 
-  /** Sends a page with the strict policy; `formTargets` are origins a form may end up at (redirects). */
+  /**
+   * Sends a page with the strict policy; `formTargets` are origins a form may end up at (redirects).
+   * Written straight to the response: pages are no-store and carry a fresh CSRF token, so Express's
+   * ETag (a SHA-1 of every page) and freshness check would never serve anything.
+   */
   send(res: Response, status: number, page: string, formTargets: string[] = []): void {
-    res
-      .status(status)
-      .set({
-        'Content-Type': 'text/html; charset=utf-8',
-        'Content-Security-Policy': this.contentSecurityPolicy(formTargets),
-        'Cache-Control': 'no-store',
-        'X-Content-Type-Options': 'nosniff',
-        'X-Frame-Options': 'DENY',
-        'Referrer-Policy': 'no-referrer',
-      })
-      .send(page);
+    const body = Buffer.from(page);
+    res.writeHead(status, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Length': body.length,
+      'Content-Security-Policy': this.contentSecurityPolicy(formTargets),
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'no-referrer',
+    });
+    res.end(body);
   }
 
   contentSecurityPolicy(formTargets: readonly string[]): string {
-    const origins = [...new Set(formTargets.flatMap((uri) => URL.parse(uri)?.origin ?? []))].filter(
-      (o) => o !== 'null',
-    );
-    return [
-      "default-src 'none'",
-      "style-src 'self'",
-      "img-src 'self' https: data:",
-      `form-action 'self'${origins.map((o) => ` ${o}`).join('')}`,
-      "frame-ancestors 'none'",
-      "base-uri 'none'",
-    ].join('; ');
+    const key = formTargets.join(' ');
+    let policy = this.policies.get(key);
+    if (policy === undefined) {
+      const origins = [...new Set(formTargets.flatMap((uri) => URL.parse(uri)?.origin ?? []))].filter(
+        (o) => o !== 'null',
+      );
+      policy = [
+        "default-src 'none'",
+        "style-src 'self'",
+        "img-src 'self' https: data:",
+        `form-action 'self'${origins.map((o) => ` ${o}`).join('')}`,
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+      ].join('; ');
+      if (this.policies.size >= MAX_POLICIES) this.policies.clear();
+      this.policies.set(key, policy);
+    }
+    return policy;
   }
 
   // ---- pages the provider renders ----

@@ -5,8 +5,8 @@ import { Public } from '../../common/decorators/auth.decorators';
 import { DomainError } from '../../common/errors/domain-error';
 import type { UserEntity } from '../accounts/entities/user.entity';
 import { UsersService } from '../accounts/users.service';
-import { AuthService } from '../auth/auth.service';
-import type { LoginDto, UserWithPermWithTokenDto } from '../auth/dto/login.dto';
+import { AuthService, type SignedIn } from '../auth/auth.service';
+import type { LoginDto } from '../auth/dto/login.dto';
 import { VerificationService } from '../lifecycle/verification.service';
 import { MOBILE_PATTERN } from '../lifecycle/verification-rules';
 import { SettingsService } from '../settings/settings.service';
@@ -144,7 +144,7 @@ export class WebController {
       return;
     }
     if (!session || String(session.user.id) !== view.accountId) return this.expired(req, res);
-    if (!(await this.interactions.mayUse(session.user.id, view))) return this.denied(req, res, view);
+    if (!(await this.interactions.mayUse(session.user, view))) return this.denied(req, res, view);
     if (view.prompt === 'access') return this.interactions.resume(req, res);
     const ctx = await this.pages.context(req, res);
     this.pages.send(
@@ -182,7 +182,7 @@ export class WebController {
     if (!session || String(session.user.id) !== view.accountId || view.prompt === 'login') {
       return this.expired(req, res);
     }
-    if (!(await this.interactions.mayUse(session.user.id, view))) return this.denied(req, res, view);
+    if (!(await this.interactions.mayUse(session.user, view))) return this.denied(req, res, view);
     await this.interactions.finishConsent(req, res);
   }
 
@@ -192,7 +192,7 @@ export class WebController {
     const view = await this.interactions.details(req, res);
     if (!view || !this.pages.csrfValid(req)) return this.expired(req, res);
     const session = await this.session(req);
-    const refused = session !== null && !(await this.interactions.mayUse(session.user.id, view));
+    const refused = session !== null && !(await this.interactions.mayUse(session.user, view));
     await this.interactions.deny(
       req,
       res,
@@ -339,7 +339,7 @@ export class WebController {
       res,
       target,
       { username },
-      async () => this.startSession(req, res, await this.auth.login(dto, this.client(req))),
+      async () => this.startSession(req, res, await this.auth.signIn(dto, this.client(req))),
       async () => ({ username, passwordCaptcha: await this.auth.challengeRequired(dto) }),
     );
   }
@@ -363,18 +363,14 @@ export class WebController {
         formField(req.body, 'code').trim(),
         { ip: req.ip ?? '' },
       );
-      return this.startSession(req, res, await this.auth.login({ mobile, sms_token }, this.client(req)));
+      return this.startSession(req, res, await this.auth.signIn({ mobile, sms_token }, this.client(req)));
     });
   }
 
   /** Sets the session cookie of a successful sign-in and returns its user. */
-  private async startSession(
-    req: Request,
-    res: Response,
-    signedIn: { body: UserWithPermWithTokenDto; expiresAt: Date },
-  ): Promise<UserEntity | null> {
-    this.pages.startSession(req, res, signedIn.body.token, signedIn.expiresAt);
-    return (await this.users.findLiveById(signedIn.body.user_id)) ?? null;
+  private startSession(req: Request, res: Response, signedIn: SignedIn): UserEntity {
+    this.pages.startSession(req, res, signedIn.key, signedIn.expiresAt);
+    return signedIn.user;
   }
 
   /**
