@@ -5,7 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 /** The part of a better-sqlite3 statement used here. */
 interface SqliteStatement {
   all(...parameters: unknown[]): unknown[];
-  run(...parameters: unknown[]): unknown;
+  run(...parameters: unknown[]): { changes: number };
 }
 
 interface SqliteConnection {
@@ -44,6 +44,18 @@ export class DirectSql {
       return;
     }
     this.statement(sql).run(...parameters);
+  }
+
+  /** Runs an UPDATE or DELETE; the number of rows it changed. */
+  async changes(sql: string, parameters: unknown[], manager?: EntityManager): Promise<number> {
+    if (this.sqlite) return this.statement(sql).run(...parameters).changes;
+    const runner = manager?.queryRunner ?? this.dataSource.createQueryRunner();
+    try {
+      const result = await runner.query(sql, parameters, true);
+      return result.affected ?? 0;
+    } finally {
+      if (runner !== manager?.queryRunner) await runner.release();
+    }
   }
 
   private statement(sql: string): SqliteStatement {

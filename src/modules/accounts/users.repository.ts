@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, type EntityManager, IsNull, type SelectQueryBuilder } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import { DirectSql } from '../../common/database/direct-sql';
 import { datetimeParameter } from '../../common/database/transaction-runner';
 import type { PageRequest } from '../../common/pagination/pagination';
 import { UserEntity } from './entities/user.entity';
@@ -33,7 +34,10 @@ const LITE_CHUNK = 5000;
 export class UsersRepository {
   private readonly hotLookups = new Map<HotLookup, { sql: string; columns: ColumnMetadata[] }>();
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sql: DirectSql,
+  ) {}
 
   private repo(manager?: EntityManager) {
     return (manager ?? this.dataSource.manager).getRepository(UserEntity);
@@ -52,9 +56,9 @@ export class UsersRepository {
   }
 
   /**
-   * The same row as findLiveById, for the user behind every authenticated request: a raw query with a
-   * bound id is one prepared statement for all users (find() inlines the id on SQLite, so each user
-   * would compile a new statement), hydrated column by column as find() does.
+   * The same row as findLiveById, for the user behind every authenticated request: one prepared
+   * statement for all users through DirectSql (find() inlines the id on SQLite, so each user would
+   * compile a new statement, and its pipeline costs more than the lookup), hydrated as find() does.
    */
   findLiveForSession(id: number): Promise<UserEntity | null> {
     return this.findLiveBy('id', id);
@@ -67,7 +71,7 @@ export class UsersRepository {
 
   private async findLiveBy(property: HotLookup, value: number | string): Promise<UserEntity | null> {
     const query = this.hotLookups.get(property) ?? this.buildHotLookup(property);
-    const rows: Record<string, unknown>[] = await this.dataSource.query(query.sql, [value]);
+    const rows = await this.sql.rows<Record<string, unknown>>(query.sql, [value]);
     const row = rows[0];
     if (!row) return null;
     const user = new UserEntity();

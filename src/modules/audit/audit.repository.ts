@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import { DirectSql } from '../../common/database/direct-sql';
 import { datetimeParameter } from '../../common/database/transaction-runner';
 import type { AdminScope, SqlCondition } from '../../common/guards/admin-scope';
 import type { PageRequest } from '../../common/pagination/pagination';
@@ -60,11 +61,14 @@ function likeContains(needle: string): string {
 /** The audit tables, read with hand-written SQL so every list query is the indexed one we designed. */
 @Injectable()
 export class AuditRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly direct: DirectSql,
+  ) {}
 
   /**
-   * Multi-row INSERTs with bound parameters (one cached statement per row count on every write path),
-   * in chunks that stay under SQLite's bound-parameter limit.
+   * Multi-row INSERTs with bound parameters (one prepared statement per row count, through DirectSql:
+   * every write path records), in chunks that stay under SQLite's bound-parameter limit.
    */
   async insert(manager: EntityManager, rows: AuditRow[]): Promise<void> {
     for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
@@ -92,14 +96,16 @@ export class AuditRepository {
           row.requestId,
         );
       }
-      await manager.query(
+      await this.direct.execute(
         `INSERT INTO audit_log (${INSERT_COLUMNS}) VALUES ${chunk.map(() => INSERT_ROW).join(', ')}`,
         params,
+        manager,
       );
       // Queued for the search index: one appended row here; the trigrams are written in batches.
-      await manager.query(
+      await this.direct.execute(
         `INSERT INTO audit_log_pending (log_id) SELECT id FROM audit_log WHERE uuid IN (${chunk.map(() => '?').join(', ')})`,
         chunk.map((r) => r.uuid),
+        manager,
       );
     }
   }

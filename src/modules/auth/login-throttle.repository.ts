@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { datetimeParameter } from '../../common/database/transaction-runner';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import { DirectSql } from '../../common/database/direct-sql';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { LoginThrottleEntity } from './entities/login-throttle.entity';
 import type { ThrottleState } from './login-throttle.policy';
@@ -17,22 +18,27 @@ const STATE_COLUMNS: (keyof ThrottleState)[] = [
 ];
 
 /**
- * Every login reads and compare-and-swaps its subject's row: raw statements with bound parameters,
- * prepared once, where the query builder cost more than the statements (and, inlining the version on
- * SQLite, compiled a new one each time). Values convert as TypeORM converts them for find() and update().
+ * Every login reads, compare-and-swaps and releases its subject's row: hand-written statements with
+ * bound parameters through DirectSql, where the query builder cost more than the statements (and,
+ * inlining the version on SQLite, compiled a new one each time). Values convert as TypeORM converts
+ * them for find() and update().
  */
 interface ThrottleStatements {
   columns: ColumnMetadata[];
   stateColumns: ColumnMetadata[];
   find: string;
   replace: string;
+  releaseSucceeded: string;
 }
 
 @Injectable()
 export class LoginThrottleRepository {
   private statements?: ThrottleStatements;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly direct: DirectSql,
+  ) {}
 
   private repo(manager?: EntityManager) {
     return (manager ?? this.dataSource.manager).getRepository(LoginThrottleEntity);
@@ -40,7 +46,7 @@ export class LoginThrottleRepository {
 
   async find(manager: EntityManager, subjectKey: string): Promise<LoginThrottleEntity | null> {
     const sql = this.sql();
-    const rows: Record<string, unknown>[] = await manager.query(sql.find, [subjectKey]);
+    const rows = await this.direct.rows<Record<string, unknown>>(sql.find, [subjectKey], manager);
     const row = rows[0];
     if (!row) return null;
     const entity = new LoginThrottleEntity();
@@ -73,10 +79,14 @@ export class LoginThrottleRepository {
     const values = sql.stateColumns.map((c): unknown =>
       driver.preparePersistentValue(state[c.propertyName as keyof ThrottleState], c),
     );
-    const runner = manager.queryRunner;
-    if (!runner) throw new Error('LoginThrottleRepository.replace must run inside a transaction');
-    const result = await runner.query(sql.replace, [...values, version + 1, subjectKey, version], true);
-    return (result.affected ?? 0) > 0;
+    if (!manager.queryRunner)
+      throw new Error('LoginThrottleRepository.replace must run inside a transaction');
+    const changed = await this.direct.changes(
+      sql.replace,
+      [...values, version + 1, subjectKey, version],
+      manager,
+    );
+    return changed > 0;
   }
 
   /**
@@ -85,18 +95,7 @@ export class LoginThrottleRepository {
    * compare-and-swap round and can share the caller's transaction.
    */
   async releaseSucceeded(manager: EntityManager, subjectKey: string): Promise<void> {
-    await this.repo(manager)
-      .createQueryBuilder()
-      .update(LoginThrottleEntity)
-      .set({
-        failures: 0,
-        nextAttemptAt: null,
-        pending: () => 'CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END',
-        windowFailures: () => 'CASE WHEN window_failures > 0 THEN window_failures - 1 ELSE 0 END',
-        version: () => 'version + 1',
-      })
-      .where('subject_key = :subjectKey', { subjectKey })
-      .execute();
+    await this.direct.execute(this.sql().releaseSucceeded, [subjectKey], manager);
   }
 
   async delete(manager: EntityManager, subjectKey: string): Promise<void> {
@@ -134,9 +133,12 @@ export class LoginThrottleRepository {
       return found;
     };
     const stateColumns = STATE_COLUMNS.map(column);
-    const key = escape(column('subjectKey').databaseName);
-    const version = escape(column('version').databaseName);
+    const name = (property: string) => escape(column(property).databaseName);
+    const key = name('subjectKey');
+    const version = name('version');
     const table = escape(metadata.tableName);
+    const decrement = (property: string) =>
+      `${name(property)} = CASE WHEN ${name(property)} > 0 THEN ${name(property)} - 1 ELSE 0 END`;
     this.statements = {
       columns: metadata.columns,
       stateColumns,
@@ -144,6 +146,9 @@ export class LoginThrottleRepository {
       replace:
         `UPDATE ${table} SET ${stateColumns.map((c) => `${escape(c.databaseName)} = ?`).join(', ')}, ${version} = ? ` +
         `WHERE ${key} = ? AND ${version} = ?`,
+      releaseSucceeded:
+        `UPDATE ${table} SET ${name('failures')} = 0, ${name('nextAttemptAt')} = NULL, ` +
+        `${decrement('pending')}, ${decrement('windowFailures')}, ${version} = ${version} + 1 WHERE ${key} = ?`,
     };
     return this.statements;
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import { DirectSql } from '../../common/database/direct-sql';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { ApiTokenEntity } from './entities/api-token.entity';
 
@@ -35,19 +36,22 @@ interface TokenStatements {
 export class TokensRepository {
   private statements?: TokenStatements;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly direct: DirectSql,
+  ) {}
 
   private repo(manager?: EntityManager) {
     return (manager ?? this.dataSource.manager).getRepository(ApiTokenEntity);
   }
 
   /**
-   * Runs on every authenticated request: a raw query with a bound parameter is one prepared statement
-   * for every key, where the query builder costs more than the lookup; values are hydrated as find() would.
+   * Runs on every authenticated request: one prepared statement for every key through DirectSql, where
+   * the query builder and TypeORM's pipeline cost more than the lookup; values are hydrated as find() would.
    */
   async findByKeyHash(keyHash: string): Promise<PresentedToken | null> {
     const sql = this.sql();
-    const rows: Record<string, unknown>[] = await this.dataSource.query(sql.findByKeyHash, [keyHash]);
+    const rows = await this.direct.rows<Record<string, unknown>>(sql.findByKeyHash, [keyHash]);
     const row = rows[0];
     if (!row) return null;
     const token: Record<string, unknown> = {};
@@ -60,11 +64,12 @@ export class TokensRepository {
   async insert(manager: EntityManager, token: NewToken): Promise<void> {
     const sql = this.sql();
     const driver = this.dataSource.driver;
-    await manager.query(
+    await this.direct.execute(
       sql.insert,
       sql.newTokenColumns.map((c): unknown =>
         driver.preparePersistentValue(token[c.propertyName as keyof NewToken], c),
       ),
+      manager,
     );
   }
 
