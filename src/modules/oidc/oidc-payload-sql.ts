@@ -97,7 +97,7 @@ export class OidcPayloadSql {
   }
 
   async upsert(row: PayloadWrite): Promise<void> {
-    await this.sql.execute(this.upsertSql, [
+    await this.sql.grouped(this.upsertSql, [
       row.model,
       row.id,
       row.payload,
@@ -111,15 +111,15 @@ export class OidcPayloadSql {
   }
 
   async consume(model: string, id: string, at: Date): Promise<void> {
-    await this.sql.execute(this.consumeSql, [this.persist(at, this.consumedAt), model, id]);
+    await this.sql.grouped(this.consumeSql, [this.persist(at, this.consumedAt), model, id]);
   }
 
   async destroy(model: string, id: string): Promise<void> {
-    await this.sql.execute(this.destroySql, [model, id]);
+    await this.sql.grouped(this.destroySql, [model, id]);
   }
 
   async revokeByGrantId(model: string, grantId: string): Promise<void> {
-    await this.sql.execute(this.revokeSql, [model, grantId]);
+    await this.sql.grouped(this.revokeSql, [model, grantId]);
   }
 
   private hydrate(value: unknown, column: ColumnMetadata): Date | null {
