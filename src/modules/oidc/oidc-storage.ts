@@ -97,24 +97,41 @@ export class DatabaseOidcStorage implements OidcStorage {
 }
 
 /**
- * Artifacts as Redis hashes (`payload`, `consumed`) expiring with the artifact; a set per grant lists
- * the keys issued under it, and uid / user-code keys point at their artifact, so every replica shares
- * the provider's state.
+ * Adds an artifact's key to an index (a sorted set scored by when the artifact expires), drops the
+ * members already expired, and lets the index expire with its last member: so an index holds each
+ * live artifact once, however often it is saved (a session is saved on most requests).
+ * KEYS[1] index; ARGV[1] artifact key; ARGV[2] its expiry and ARGV[3] now, in epoch seconds.
+ */
+const INDEX_ADD = `
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then redis.call('EXPIREAT', KEYS[1], last[2]) end
+return 0`;
+
+interface IndexCommands {
+  arborOidcIndexAdd(index: string, member: string, expiresAt: number, now: number): unknown;
+}
+
+/**
+ * Artifacts as Redis hashes (`payload`, `consumed`) expiring with the artifact; an index per grant and
+ * per account lists the keys issued under it, and uid / user-code keys point at their artifact, so
+ * every replica shares the provider's state.
  */
 export class RedisOidcStorage implements OidcStorage {
   constructor(
     private readonly redis: Redis,
-    /** Seconds a grant's index is kept: no artifact issued under a grant outlives the grant. */
+    /** Seconds an artifact saved without a lifetime is indexed for (no artifact outlives its grant). */
     private readonly grantTtlSeconds: number,
     private readonly prefix = 'arbor:oidc:',
-  ) {}
+  ) {
+    redis.defineCommand('arborOidcIndexAdd', { numberOfKeys: 1, lua: INDEX_ADD });
+  }
 
   adapterFor(model: string): Adapter {
     const key = (id: string) => `${this.prefix}${model}:${id}`;
-    const grantKey = (grantId: string) => `${this.prefix}grant:${grantId}`;
     const uidKey = (uid: string) => `${this.prefix}${model}:uid:${uid}`;
     const userCodeKey = (code: string) => `${this.prefix}${model}:user_code:${code}`;
-    const accountKey = (accountId: string) => this.accountKey(accountId);
     const find = async (id: string): Promise<AdapterPayload | undefined> => {
       const stored = await this.redis.hgetall(key(id));
       if (!stored.payload) return undefined;
@@ -129,13 +146,13 @@ export class RedisOidcStorage implements OidcStorage {
       upsert: async (id, payload, expiresIn) => {
         const multi = this.redis.multi().del(key(id)).hset(key(id), 'payload', JSON.stringify(payload));
         if (expiresIn) multi.expire(key(id), expiresIn);
-        if (payload.grantId) {
-          multi.rpush(grantKey(payload.grantId), key(id));
-          multi.expire(grantKey(payload.grantId), Math.max(expiresIn ?? 0, this.grantTtlSeconds));
-        }
+        const now = Math.floor(Date.now() / 1000);
+        const expiresAt = now + (expiresIn || this.grantTtlSeconds);
+        const index = multi as unknown as IndexCommands;
+        if (payload.grantId)
+          index.arborOidcIndexAdd(this.grantIndex(payload.grantId), key(id), expiresAt, now);
         if (payload.accountId) {
-          multi.rpush(accountKey(payload.accountId), key(id));
-          multi.expire(accountKey(payload.accountId), Math.max(expiresIn ?? 0, this.grantTtlSeconds));
+          index.arborOidcIndexAdd(this.accountIndex(payload.accountId), key(id), expiresAt, now);
         }
         if (payload.uid) {
           multi.set(uidKey(payload.uid), id);
@@ -159,7 +176,7 @@ export class RedisOidcStorage implements OidcStorage {
         await this.redis.del(key(id));
       },
       revokeByGrantId: async (grantId) => {
-        const keys = await this.redis.lrange(grantKey(grantId), 0, -1);
+        const keys = await this.indexed(this.grantIndex(grantId), this.legacyGrantIndex(grantId));
         const multi = this.redis.multi();
         for (const k of keys) if (k.startsWith(`${this.prefix}${model}:`)) multi.del(k);
         await multi.exec();
@@ -168,18 +185,45 @@ export class RedisOidcStorage implements OidcStorage {
   }
 
   async revokeAccount(_manager: EntityManager, accountId: string): Promise<void> {
-    const keys = await this.redis.lrange(this.accountKey(accountId), 0, -1);
-    await this.redis.del(...keys, this.accountKey(accountId));
+    const index = this.accountIndex(accountId);
+    const legacy = this.legacyAccountIndex(accountId);
+    const keys = await this.indexed(index, legacy);
+    await this.redis.del(...keys, index, legacy);
   }
 
   async sessionsOf(_manager: EntityManager, accountId: string): Promise<AdapterPayload[]> {
-    const keys = await this.redis.lrange(this.accountKey(accountId), 0, -1);
-    const sessionKeys = [...new Set(keys)].filter((k) => k.startsWith(`${this.prefix}Session:`));
+    const keys = await this.indexed(this.accountIndex(accountId), this.legacyAccountIndex(accountId));
+    const sessionKeys = keys.filter((k) => k.startsWith(`${this.prefix}Session:`));
     const payloads = await Promise.all(sessionKeys.map((k) => this.redis.hget(k, 'payload')));
     return payloads.flatMap((p) => (p ? [JSON.parse(p) as AdapterPayload] : []));
   }
 
-  private accountKey(accountId: string): string {
+  /** The keys an index lists, with those of the list it replaced (kept by stores written before). */
+  private async indexed(index: string, legacyList: string): Promise<string[]> {
+    const [current, legacy] = await Promise.all([
+      this.redis.zrange(index, 0, -1),
+      this.redis.lrange(legacyList, 0, -1),
+    ]);
+    return [...new Set([...current, ...legacy])];
+  }
+
+  private grantIndex(grantId: string): string {
+    return `${this.prefix}grant-index:${grantId}`;
+  }
+
+  private accountIndex(accountId: string): string {
+    return `${this.prefix}account-index:${accountId}`;
+  }
+
+  /**
+   * Before the sorted-set indexes, each save appended to a list; those lists expire with their last
+   * artifact (at most the refresh token lifetime after the upgrade) and are read until then.
+   */
+  private legacyGrantIndex(grantId: string): string {
+    return `${this.prefix}grant:${grantId}`;
+  }
+
+  private legacyAccountIndex(accountId: string): string {
     return `${this.prefix}account:${accountId}`;
   }
 
