@@ -113,8 +113,8 @@ export class OidcInteractionsService {
 
   /**
    * Stores the interaction's result and sends the browser back into the flow, as the provider's
-   * interactionFinished does; with the interaction details() read in this request rather than reading
-   * it (and its session) again.
+   * interactionFinished does; with the interaction details() read in this request, where the provider
+   * would read it (and its session) again.
    */
   private async finish(
     req: IncomingMessage,
@@ -122,12 +122,8 @@ export class OidcInteractionsService {
     result: InteractionResults,
     mergeWithLastSubmission: boolean,
   ): Promise<void> {
-    const interaction = this.read.get(req);
-    if (!interaction) {
-      const provider = await this.oidc.current();
-      await provider.interactionFinished(req, res, result, { mergeWithLastSubmission });
-      return;
-    }
+    const interaction =
+      this.read.get(req) ?? (await (await this.oidc.current()).interactionDetails(req, res));
     interaction.result =
       mergeWithLastSubmission && !('error' in result) ? { ...interaction.lastSubmission, ...result } : result;
     // The provider's own clock (epoch seconds), which set `exp`.
