@@ -77,4 +77,17 @@ describe('RedisOidcStorage indexes', () => {
       await redis.exists(`${prefix}Session:legacy`, `${prefix}account-index:9`, `${prefix}account:9`),
     ).toBe(0);
   });
+
+  it('finds by uid in one lookup, with the consumed mark; consuming what is gone creates nothing', async () => {
+    const interactions = storage.adapterFor('Interaction');
+    await interactions.upsert('i1', { uid: 'uid-1', kind: 'Interaction' }, 600);
+    expect(await interactions.findByUid?.('uid-1')).toEqual({ uid: 'uid-1', kind: 'Interaction' });
+    await interactions.consume('i1');
+    expect((await interactions.findByUid?.('uid-1'))?.consumed).toBeGreaterThan(0);
+    expect(await interactions.findByUid?.('no-such-uid')).toBeUndefined();
+    await interactions.destroy('i1');
+    expect(await interactions.findByUid?.('uid-1')).toBeUndefined();
+    await interactions.consume('i1');
+    expect(await redis.exists(`${prefix}Interaction:i1`)).toBe(0);
+  });
 });

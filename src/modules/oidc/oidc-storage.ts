@@ -109,8 +109,28 @@ local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if last[2] then redis.call('EXPIREAT', KEYS[1], last[2]) end
 return 0`;
 
+/**
+ * The artifact a uid or user-code key points at, in one round trip (standalone Redis: the script reads
+ * the key the pointer names). KEYS[1] the pointer; ARGV[1] the model's key prefix. The hash's fields
+ * and values, flat, or nil.
+ */
+const FIND_BY = `
+local id = redis.call('GET', KEYS[1])
+if not id then return false end
+return redis.call('HGETALL', ARGV[1] .. id)`;
+
+/** Marks an artifact consumed if it still exists (never creating a hash without a lifetime). */
+const CONSUME = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'consumed', ARGV[1]) end
+return 0`;
+
 interface IndexCommands {
   arborOidcIndexAdd(index: string, member: string, expiresAt: number, now: number): unknown;
+}
+
+interface LookupCommands {
+  arborOidcFindBy(pointer: string, keyPrefix: string): Promise<string[] | null>;
+  arborOidcConsume(key: string, at: number): Promise<unknown>;
 }
 
 /**
@@ -126,21 +146,26 @@ export class RedisOidcStorage implements OidcStorage {
     private readonly prefix = 'arbor:oidc:',
   ) {
     redis.defineCommand('arborOidcIndexAdd', { numberOfKeys: 1, lua: INDEX_ADD });
+    redis.defineCommand('arborOidcFindBy', { numberOfKeys: 1, lua: FIND_BY });
+    redis.defineCommand('arborOidcConsume', { numberOfKeys: 1, lua: CONSUME });
   }
 
   adapterFor(model: string): Adapter {
     const key = (id: string) => `${this.prefix}${model}:${id}`;
     const uidKey = (uid: string) => `${this.prefix}${model}:uid:${uid}`;
     const userCodeKey = (code: string) => `${this.prefix}${model}:user_code:${code}`;
-    const find = async (id: string): Promise<AdapterPayload | undefined> => {
-      const stored = await this.redis.hgetall(key(id));
+    const lookups = this.redis as unknown as LookupCommands;
+    const artifact = (stored: Record<string, string>): AdapterPayload | undefined => {
       if (!stored.payload) return undefined;
       const payload = JSON.parse(stored.payload) as AdapterPayload;
       return stored.consumed ? { ...payload, consumed: Number(stored.consumed) } : payload;
     };
-    const findBy = async (indexKey: string) => {
-      const id = await this.redis.get(indexKey);
-      return id ? find(id) : undefined;
+    const find = async (id: string) => artifact(await this.redis.hgetall(key(id)));
+    const findBy = async (pointer: string) => {
+      const flat = await lookups.arborOidcFindBy(pointer, key(''));
+      const stored: Record<string, string> = {};
+      for (let i = 0; flat && i + 1 < flat.length; i += 2) stored[flat[i]] = flat[i + 1];
+      return artifact(stored);
     };
     return {
       upsert: async (id, payload, expiresIn) => {
@@ -168,9 +193,7 @@ export class RedisOidcStorage implements OidcStorage {
       findByUid: (uid) => findBy(uidKey(uid)),
       findByUserCode: (code) => findBy(userCodeKey(code)),
       consume: async (id) => {
-        if (await this.redis.exists(key(id))) {
-          await this.redis.hset(key(id), 'consumed', Math.floor(Date.now() / 1000));
-        }
+        await lookups.arborOidcConsume(key(id), Math.floor(Date.now() / 1000));
       },
       destroy: async (id) => {
         await this.redis.del(key(id));
