@@ -124,11 +124,9 @@ const CONSUME = `
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'consumed', ARGV[1]) end
 return 0`;
 
-interface IndexCommands {
+/** The scripts above, as ioredis defines them on the client and on its pipelines. */
+interface ScriptCommands {
   arborOidcIndexAdd(index: string, member: string, expiresAt: number, now: number): unknown;
-}
-
-interface LookupCommands {
   arborOidcFindBy(pointer: string, keyPrefix: string): Promise<string[] | null>;
   arborOidcConsume(key: string, at: number): Promise<unknown>;
 }
@@ -154,7 +152,7 @@ export class RedisOidcStorage implements OidcStorage {
     const key = (id: string) => `${this.prefix}${model}:${id}`;
     const uidKey = (uid: string) => `${this.prefix}${model}:uid:${uid}`;
     const userCodeKey = (code: string) => `${this.prefix}${model}:user_code:${code}`;
-    const lookups = this.redis as unknown as LookupCommands;
+    const scripts = this.redis as unknown as ScriptCommands;
     const artifact = (stored: Record<string, string>): AdapterPayload | undefined => {
       if (!stored.payload) return undefined;
       const payload = JSON.parse(stored.payload) as AdapterPayload;
@@ -162,7 +160,7 @@ export class RedisOidcStorage implements OidcStorage {
     };
     const find = async (id: string) => artifact(await this.redis.hgetall(key(id)));
     const findBy = async (pointer: string) => {
-      const flat = await lookups.arborOidcFindBy(pointer, key(''));
+      const flat = await scripts.arborOidcFindBy(pointer, key(''));
       const stored: Record<string, string> = {};
       for (let i = 0; flat && i + 1 < flat.length; i += 2) stored[flat[i]] = flat[i + 1];
       return artifact(stored);
@@ -173,7 +171,7 @@ export class RedisOidcStorage implements OidcStorage {
         if (expiresIn) multi.expire(key(id), expiresIn);
         const now = Math.floor(Date.now() / 1000);
         const expiresAt = now + (expiresIn || this.grantTtlSeconds);
-        const index = multi as unknown as IndexCommands;
+        const index = multi as unknown as ScriptCommands;
         if (payload.grantId)
           index.arborOidcIndexAdd(this.grantIndex(payload.grantId), key(id), expiresAt, now);
         if (payload.accountId) {
@@ -193,7 +191,7 @@ export class RedisOidcStorage implements OidcStorage {
       findByUid: (uid) => findBy(uidKey(uid)),
       findByUserCode: (code) => findBy(userCodeKey(code)),
       consume: async (id) => {
-        await lookups.arborOidcConsume(key(id), Math.floor(Date.now() / 1000));
+        await scripts.arborOidcConsume(key(id), Math.floor(Date.now() / 1000));
       },
       destroy: async (id) => {
         await this.redis.del(key(id));
