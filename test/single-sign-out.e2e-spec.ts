@@ -6,6 +6,7 @@ import {
   authorize,
   browser,
   codeFrom,
+  csrfOf,
   logoutReceiver,
   pkce,
   REDIRECT,
@@ -47,15 +48,30 @@ describe.each([
 
   /** A user signed in to Arbor (API token), to the hosted pages and to an app (tokens of one session). */
   async function signedInEverywhere(path: string) {
-    const client = await registerApp(
+    const client = await appTelling(path);
+    const user = await createUser(t);
+    const apiToken = await login(t.http, { username: user.username, password: user.password });
+    const { agent, tokens } = await signedInToApp(client, user);
+    expect((await agent.get('/workbench/')).status).toBe(200);
+    await t.http.get(`${API}/auth/token/`).set('Authorization', `Token ${apiToken}`).expect(200);
+    return { client, user, apiToken, agent, tokens };
+  }
+
+  const appTelling = (path: string) =>
+    registerApp(
       t,
       { backchannel_logout_uri: `${rp.url}${path}`, backchannel_logout_session_required: true },
       {},
       'oidc_app',
     );
-    const user = await createUser(t);
-    const apiToken = await login(t.http, { username: user.username, password: user.password });
-    const agent = browser(t);
+
+  /** A new browser signs in to the app through the login form: its tokens, refresh token included. */
+  async function signedInToApp(
+    client: TestClient,
+    user: { username: string; password: string },
+    userAgent = 'Browser-A',
+  ) {
+    const agent = browser(t).set('User-Agent', userAgent);
     const { verifier, challenge } = pkce();
     const { location } = await authorize(
       agent,
@@ -78,10 +94,13 @@ describe.each([
     expect(res.status).toBe(200);
     const tokens = res.body as Tokens;
     expect(tokens.refresh_token).toEqual(expect.any(String));
-    expect((await agent.get('/workbench/')).status).toBe(200);
-    await t.http.get(`${API}/auth/token/`).set('Authorization', `Token ${apiToken}`).expect(200);
-    return { client, user, apiToken, agent, tokens };
+    return { agent, tokens };
   }
+
+  const pkceChallenge = () => ({
+    code_challenge: pkce().challenge,
+    code_challenge_method: 'S256',
+  });
 
   const exchange = (client: TestClient, fields: Record<string, string>) =>
     tokenRequest(t, client).send({ redirect_uri: REDIRECT, ...fields });
@@ -150,6 +169,53 @@ describe.each([
     const page = await agent.get('/workbench/');
     expect(page.status).toBe(303);
     expect(page.headers.location).toContain('/login/');
+  });
+
+  it('signing out another device ends what that browser signed in to, and only that', async () => {
+    const path = '/device/logout';
+    const client = await appTelling(path);
+    const user = await createUser(t);
+    const here = await signedInToApp(client, user, 'Browser-A');
+    const there = await signedInToApp(client, user, 'Browser-B');
+    const profile = (await here.agent.get('/profile/').expect(200)).text;
+    const thereId = /<li id="session-(\d+)">\s*<span>Browser-B/.exec(profile)?.[1];
+    expect(thereId).toEqual(expect.any(String));
+    await here.agent
+      .post(`/profile/sessions/${thereId}/revoke/`)
+      .type('form')
+      .send({ csrf: csrfOf(profile) })
+      .expect(303);
+
+    // The app hears of that browser's session only.
+    await logoutTokensAt(path);
+    await new Promise((r) => setTimeout(r, 300));
+    const received = rp.tokens.get(path) ?? [];
+    expect(received).toHaveLength(1);
+    expect(decodeJwt(received[0]).sid).toBe(decodeJwt(there.tokens.id_token as string).sid);
+    const refreshed = (tokens: Tokens) =>
+      exchange(client, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string });
+    const refused = await refreshed(there.tokens);
+    expect([refused.status, refused.body.error]).toEqual([400, 'invalid_grant']);
+    expect((await refreshed(here.tokens)).status).toBe(200);
+
+    // That browser signs in again before the app gets a code; this one goes on without a prompt.
+    const silent = (agent: typeof here.agent) =>
+      authorize(
+        agent,
+        {
+          client_id: client.clientId,
+          response_type: 'code',
+          redirect_uri: REDIRECT,
+          scope: 'openid profile',
+          prompt: 'none',
+          ...pkceChallenge(),
+        },
+        null,
+      );
+    expect(new URL((await silent(there.agent)).location as string).searchParams.get('error')).toBe(
+      'login_required',
+    );
+    expect(codeFrom((await silent(here.agent)).location)).toEqual(expect.any(String));
   });
 
   it('tells no app when the user had no provider session, and still revokes its API tokens', async () => {

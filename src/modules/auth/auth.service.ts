@@ -282,6 +282,7 @@ export class AuthService implements OnModuleInit {
   async logout(principal: Principal): Promise<void> {
     await this.tx.run(async (manager) => {
       await this.tokens.revokeWithin(manager, principal.tokenId);
+      await this.hooks.endSession(manager, principal.userId, principal.tokenId);
       await this.audit.record(manager, {
         subject: 'ucenter_logout',
         summary: `${principal.username} 退出登录`,
@@ -299,6 +300,7 @@ export class AuthService implements OnModuleInit {
   async endOwnSession(user: { id: number; username: string }, tokenId: number): Promise<boolean> {
     return this.tx.run(async (manager) => {
       if (!(await this.tokens.revokeOwnWithin(manager, user.id, tokenId))) return false;
+      await this.hooks.endSession(manager, user.id, tokenId);
       await this.audit.record(manager, {
         subject: 'ucenter_logout',
         summary: `${user.username} 退出其他设备的登录`,

@@ -37,6 +37,8 @@ import { type KeySet, SIGNING_ALG, SigningKeysService } from './signing-keys.ser
 const { Check, Prompt, base: basePolicy } = interactionPolicy;
 
 const MOUNT = '/oauth';
+/** The provider session's field naming the Arbor session (token row id) that signed it in. */
+const ARBOR_SESSION = 'arborTokenId';
 /** Paths under /oauth that Nest serves (ArkID's userinfo shape), not the provider. */
 const NEST_PATHS = new Set(['/userinfo/']);
 /** ArkID spellings of provider routes. */
@@ -131,6 +133,17 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       if (sessions.length > 0) {
         this.tx.afterCommit(manager, () => void this.backchannelLogout(accountId, sessions));
       }
+    });
+    // One Arbor session signed out (another device from the profile, or its token revoked): the provider
+    // sessions it signed in end with it, with the grants and tokens issued through them.
+    this.userHooks.onSessionEnded(async (manager, userId, tokenId) => {
+      const accountId = String(userId);
+      const sessions = (await this.storage.sessionsOf(manager, accountId)).filter(
+        (session) => session[ARBOR_SESSION] === tokenId,
+      );
+      if (sessions.length === 0) return;
+      await this.storage.endSessions(manager, sessions);
+      this.tx.afterCommit(manager, () => void this.backchannelLogout(accountId, sessions));
     });
     await this.keys.ensureSigningKey();
     await this.current();
@@ -246,6 +259,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     instance.proxy = this.config.trustProxy !== false;
     this.hashClientSecrets(instance);
     this.reuseClients(instance);
+    this.linkSessions(instance);
     this.registerPasswordGrant(instance);
     this.observe(instance);
     this.provider = { keys, instance, callback: instance.callback() };
@@ -257,6 +271,16 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     instance.Client.prototype.compareClientSecret = function (this: { clientSecret?: string }, actual) {
       return this.clientSecret !== undefined && clientSecretMatches(this.clientSecret, actual);
     };
+  }
+
+  /**
+   * A provider session keeps the id of the Arbor session that signed it in (set by the `arbor_session`
+   * check), so signing that Arbor session out can end it and what it issued. The provider stores only
+   * the fields its model lists.
+   */
+  private linkSessions(instance: Provider): void {
+    const fields = instance.Session.IN_PAYLOAD;
+    Object.defineProperty(instance.Session, 'IN_PAYLOAD', { get: () => [...fields, ARBOR_SESSION] });
   }
 
   /**
@@ -298,9 +322,10 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
         const session = key
           ? await this.auth.session(key, account && this.accounts.userBehind(account))
           : null;
-        return session && String(session.user.id) === accountId
-          ? Check.NO_NEED_TO_PROMPT
-          : Check.REQUEST_PROMPT;
+        if (!session || String(session.user.id) !== accountId) return Check.REQUEST_PROMPT;
+        const linked = ctx.oidc.session as unknown as Record<typeof ARBOR_SESSION, number | undefined>;
+        if (linked[ARBOR_SESSION] !== session.tokenId) linked[ARBOR_SESSION] = session.tokenId;
+        return Check.NO_NEED_TO_PROMPT;
       }),
     );
     policy.add(
@@ -552,23 +577,6 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
   }
 
   /**
-   * The provider keeps offline_access grants past a sign-out; Arbor's sign-out ends every token issued in
-   * the session, so the grants it kept are revoked here (the session object still lists them).
-   */
-  private async revokeSessionGrants(instance: Provider, session: KoaContextWithOIDC['oidc']['session']) {
-    const grantIds = Object.values(session?.authorizations ?? {})
-      .map((authorization) => authorization.grantId)
-      .filter((grantId): grantId is string => typeof grantId === 'string');
-    const models = [instance.AccessToken, instance.RefreshToken, instance.AuthorizationCode];
-    await Promise.all(
-      grantIds.flatMap((grantId) => [
-        ...models.map((model) => model.revokeByGrantId(grantId)),
-        instance.Grant.adapter.destroy(grantId),
-      ]),
-    );
-  }
-
-  /**
    * The provider's own back-channel logout (the one end_session sends) for every app of these sessions,
    * with each session's sid. Failures are logged as on a sign-out; they do not undo the revocation.
    */
@@ -621,7 +629,10 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       // Single sign-out: confirming the provider's sign-out also ends the browser's Arbor session.
       if (oidc?.route !== 'end_session_confirm' || ctx.status >= 400) return;
       if (!(oidc.params as { logout?: string } | undefined)?.logout) return;
-      await this.revokeSessionGrants(instance, oidc.session);
+      // The provider keeps offline_access grants past a sign-out; Arbor's ends everything the session
+      // issued (the session object still lists its grants).
+      const ended = oidc.session as unknown as AdapterPayload | undefined;
+      if (ended) await this.tx.run((manager) => this.storage.endSessions(manager, [ended]));
       const key = ctx.cookies.get(SESSION_COOKIE);
       if (key) await this.auth.endSession(key);
       ctx.cookies.set(SESSION_COOKIE, null, { path: '/', httpOnly: true, sameSite: 'lax' });

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import { DataSource, type EntityManager, LessThan } from 'typeorm';
+import { DataSource, type EntityManager, In, LessThan } from 'typeorm';
 import { DirectSql } from '../../common/database/direct-sql';
 import { Clock } from '../../common/time/clock';
 import { OidcPayloadEntity } from './entities/oidc-payload.entity';
@@ -18,12 +18,26 @@ export interface OidcStorage {
   revokeAccount(manager: EntityManager, accountId: string): Promise<void>;
   /** The live provider sessions of one account (to tell their clients before `revokeAccount` ends them). */
   sessionsOf(manager: EntityManager, accountId: string): Promise<AdapterPayload[]>;
+  /**
+   * Ends these provider sessions (payloads as `sessionsOf` gave them) and everything issued under their
+   * grants: one browser's sign-in to Arbor ended. Inside that sign-out's transaction on the database.
+   */
+  endSessions(manager: EntityManager, sessions: AdapterPayload[]): Promise<void>;
   /** Deletes expired artifacts (Redis expires its own); returns how many went. */
   purgeExpired(): Promise<number>;
   close(): Promise<void>;
 }
 
 const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/** The grants a provider session's authorizations (one per app signed in to) were given. */
+export function grantsOf(sessions: AdapterPayload[]): string[] {
+  return sessions.flatMap((session) =>
+    Object.values(session.authorizations ?? {}).flatMap(({ grantId }) =>
+      typeof grantId === 'string' ? [grantId] : [],
+    ),
+  );
+}
 
 /** One `oidc_payloads` row per artifact, its lookups indexed; consumed and expiry times as columns. */
 @Injectable()
@@ -84,6 +98,17 @@ export class DatabaseOidcStorage implements OidcStorage {
     return rows
       .filter((row) => !row.expiresAt || row.expiresAt.getTime() > now)
       .map((row) => JSON.parse(row.payload) as AdapterPayload);
+  }
+
+  async endSessions(manager: EntityManager, sessions: AdapterPayload[]): Promise<void> {
+    const rows = manager.getRepository(OidcPayloadEntity);
+    const grantIds = grantsOf(sessions);
+    if (grantIds.length > 0) {
+      await rows.delete({ grantId: In(grantIds) });
+      await rows.delete({ model: 'Grant', id: In(grantIds) });
+    }
+    const ids = sessions.flatMap((session) => (session.jti ? [session.jti] : []));
+    if (ids.length > 0) await rows.delete({ model: 'Session', id: In(ids) });
   }
 
   async purgeExpired(): Promise<number> {
@@ -217,6 +242,26 @@ export class RedisOidcStorage implements OidcStorage {
     const sessionKeys = keys.filter((k) => k.startsWith(`${this.prefix}Session:`));
     const payloads = await Promise.all(sessionKeys.map((k) => this.redis.hget(k, 'payload')));
     return payloads.flatMap((p) => (p ? [JSON.parse(p) as AdapterPayload] : []));
+  }
+
+  async endSessions(_manager: EntityManager, sessions: AdapterPayload[]): Promise<void> {
+    const grantIds = grantsOf(sessions);
+    const issued = await Promise.all(
+      grantIds.map((grantId) => this.indexed(this.grantIndex(grantId), this.legacyGrantIndex(grantId))),
+    );
+    const keys = [
+      ...issued.flat(),
+      ...grantIds.flatMap((grantId) => [
+        `${this.prefix}Grant:${grantId}`,
+        this.grantIndex(grantId),
+        this.legacyGrantIndex(grantId),
+      ]),
+      ...sessions.flatMap((session) => [
+        ...(session.jti ? [`${this.prefix}Session:${session.jti}`] : []),
+        ...(session.uid ? [`${this.prefix}Session:uid:${session.uid}`] : []),
+      ]),
+    ];
+    if (keys.length > 0) await this.redis.del(...keys);
   }
 
   /** The keys an index lists, with those of the list it replaced (kept by stores written before). */
