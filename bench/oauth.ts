@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Agent } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -26,7 +25,7 @@ import {
   closedLoop,
   FORM,
   form,
-  httpAgent,
+  HttpClient,
   type LoadResult,
   send,
   tokenRequest,
@@ -149,7 +148,7 @@ async function measureStore(settings: Settings, store: Store): Promise<CaseSumma
     { redisUrl: redis?.url },
   );
   let bare: BareProvider | undefined;
-  const agent = httpAgent(Math.max(settings.concurrency, settings.loginConcurrency));
+  const agent = new HttpClient();
   try {
     await server.start();
     const arborClient = await createBenchApp(server.base, server.adminPassword);
@@ -203,7 +202,7 @@ async function measureStore(settings: Settings, store: Store): Promise<CaseSumma
 /** What one worker does per iteration, with whatever tokens it needs obtained beforehand. */
 async function prepare(
   kase: Case,
-  agent: Agent,
+  agent: HttpClient,
   base: string,
   client: BenchClient,
   concurrency: number,
