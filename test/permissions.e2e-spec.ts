@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { API, createTestApp, createUser, login, type TestApp } from './harness/test-app';
 
 type Headers = { Authorization: string };
@@ -541,6 +542,59 @@ describe('apps and permissions', () => {
       await t.http.get(`${API}/perm/dept/nosuch/`).set(admin).expect(404);
       await t.http.get(`${API}/user/${u.username}/perm/app_nosuch_access/`).set(admin).expect(404);
       expect((await t.http.get(`${API}/perm/`).set(u.headers)).status).toBe(403);
+    });
+  });
+
+  describe('recompute (PUT user/{u}/perm/)', () => {
+    interface TaskResult {
+      status: number;
+      result: { username: string; perm_count: number; held_count: number; held: string[] } | null;
+    }
+    const finished = async (taskId: string): Promise<TaskResult> => {
+      for (let i = 0; i < 100; i++) {
+        const res = await t.http.get(`${API}/task/${taskId}/result/`).set(admin).expect(200);
+        const body = res.body as TaskResult;
+        if (body.status === 3 || body.status === 4) return body;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`task ${taskId} did not finish`);
+    };
+
+    it('queues a task that reloads what a hand edit of the tables changed, and reports the user’s perms', async () => {
+      const a = await app();
+      const perm = `app_${a.uid}_access`;
+      const u = await employee();
+      await assign(perm, [[u.username, 1]]);
+      expect((await detail(u.username, perm)).value).toBe(true);
+      // A change written past Arbor (a DBA's UPDATE) moves no stamp: the decision does not see it yet.
+      const db = t.app.get(DataSource);
+      const [row] = await db.query<{ id: number }[]>('SELECT id FROM users WHERE username = ?', [u.username]);
+      await db.query(
+        'UPDATE perm_user_statuses SET status = -1 WHERE user_id = ? AND perm_id = (SELECT id FROM perms WHERE uid = ?)',
+        [row.id, perm],
+      );
+      expect((await detail(u.username, perm)).value).toBe(true);
+
+      const ticket = await t.http.put(`${API}/user/${u.username}/perm/`).set(admin).expect(200);
+      expect(ticket.body).toEqual({ task_id: expect.any(String), task_msg: expect.any(String) });
+      const done = await finished((ticket.body as { task_id: string }).task_id);
+      expect(done.status).toBe(4);
+      expect(done.result).toMatchObject({ username: u.username, held: expect.any(Array) });
+      expect(done.result?.held).not.toContain(perm);
+      expect(done.result?.held_count).toBe(done.result?.held.length);
+      expect(done.result?.perm_count).toBeGreaterThan(0);
+      expect((await detail(u.username, perm)).value).toBe(false);
+      expect(await check(u.headers, perm)).toBe(403);
+    });
+
+    it('is for admins, about users that exist', async () => {
+      const u = await employee();
+      expect((await t.http.put(`${API}/user/${u.username}/perm/`).set(u.headers)).status).toBe(403);
+      await t.http.put(`${API}/user/nosuchuser${seq}/perm/`).set(admin).expect(404);
+      await t.http
+        .put(`${API}/user/${encodeURIComponent('bad name!')}/perm/`)
+        .set(admin)
+        .expect(404);
     });
   });
 });

@@ -166,6 +166,11 @@ export class PermissionSnapshot {
     return this.perms.byUid.get(uid);
   }
 
+  /** How many permissions are defined. */
+  permCount(): number {
+    return this.perms.byUid.size;
+  }
+
   decideUser(userId: number, perm: PermDef): UserDecision {
     return decideUser(this.perms.assignmentsOf(perm.id), userId, this.org.membershipsOf(userId));
   }

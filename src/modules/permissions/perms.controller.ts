@@ -11,6 +11,7 @@ import type { AdminScope } from '../../common/guards/admin-scope';
 import type { Principal } from '../../common/guards/principal';
 import { apiPaths } from '../../common/http/api-paths';
 import { NodeUidPipe, UsernamePipe } from '../../common/pipes/path-params.pipe';
+import type { TaskTicketDto } from '../jobs/tasks.service';
 import type { NodeRoute } from '../org/node-uid';
 import { CreatePermDto, PatchOwnerPermsDto, PatchOwnersDto, UpdatePermDto } from './dto/perm-input.dto';
 import { PermChecksService } from './perm-checks.service';
@@ -153,6 +154,19 @@ export class PermsController {
     @CurrentScope() scope: AdminScope,
   ) {
     return this.perms.patchOwners(uid, dto, scope);
+  }
+
+  @Put('user/:username/perm')
+  @AdminOnly()
+  @ApiOperation({
+    summary:
+      "Queue a recompute of one user's permissions: a TaskTicket, whose result lists what the user holds",
+  })
+  userPermsRecompute(
+    @Param('username', UsernamePipe) username: string,
+    @CurrentScope() scope: AdminScope,
+  ): Promise<TaskTicketDto> {
+    return this.perms.queueRecompute(username, scope);
   }
 
   @Get('user/:username/perm/:permUid')

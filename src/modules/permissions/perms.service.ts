@@ -10,6 +10,7 @@ import { queryBool } from '../../common/http/query-params';
 import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
 import { UsersService } from '../accounts/users.service';
 import { AuditService } from '../audit/audit.service';
+import { type TaskTicketDto, TasksService } from '../jobs/tasks.service';
 import type { NodeRoute } from '../org/node-uid';
 import { refForRoute, uidBaseFromName } from '../org/node-uid';
 import { OrgNodeHooks } from '../org/org-node.hooks';
@@ -25,6 +26,11 @@ import { type PermListFilter, PermsRepository, type StatusChange } from './perms
 
 /** How many owners PermWithOwner shows per list (contract §2). */
 const OWNERS_SHOWN = 20;
+/** A recompute task's result lists at most this many held permission uids (the count is exact). */
+const MAX_REPORTED_PERMS = 500;
+
+/** `PUT user/{u}/perm/`: re-reads one user's permissions from the tables (ArkID's per-user recompute). */
+export const RECOMPUTE_USER_PERMS_JOB = 'perm-recompute-user';
 
 export interface OwnerList {
   count: number;
@@ -85,6 +91,7 @@ export class PermsService implements OnModuleInit {
     private readonly stamps: ChangeStamps,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
+    private readonly tasks: TasksService,
   ) {}
 
   onModuleInit(): void {
@@ -476,6 +483,42 @@ export class PermsService implements OnModuleInit {
     });
     const snapshot = await this.resolver.current();
     return this.listedPerms(snapshot, dto).map((def) => this.permResult(snapshot, def, nodeId));
+  }
+
+  // ---- recompute (ArkID's `PUT user/{u}/perm/`) ----
+
+  /**
+   * Queues the recompute of one user's permissions (admins). Decisions are evaluated when read, so
+   * there are no stored values to fix; the task makes every replica rebuild its view from the tables
+   * and reports what the user holds then. A second request while one is queued returns that task.
+   */
+  async queueRecompute(username: string, scope: AdminScope): Promise<TaskTicketDto> {
+    const user = await this.users.requireManagedByUsername(username, scope);
+    return this.tasks.ticket(RECOMPUTE_USER_PERMS_JOB, { user_id: user.id }, String(user.id));
+  }
+
+  /**
+   * The recompute task: the org and perm stamps move (so every replica's next decision reloads both
+   * from the tables, whatever it had cached), then the user's permissions are decided on a fresh
+   * snapshot. null when the user is gone.
+   */
+  async recomputeUser(
+    userId: number,
+  ): Promise<{ username: string; perm_count: number; held_count: number; held: string[] } | null> {
+    const user = await this.users.findLiveById(userId);
+    if (!user) return null;
+    await this.tx.run(async (manager) => {
+      await this.stamps.bump(manager, 'org');
+      await this.stamps.bump(manager, 'perm');
+    });
+    const snapshot = await this.resolver.current();
+    const held = snapshot.granted(user.id).map((perm) => perm.uid);
+    return {
+      username: user.username,
+      perm_count: snapshot.permCount(),
+      held_count: held.length,
+      held: held.slice(0, MAX_REPORTED_PERMS),
+    };
   }
 
   // ---- one explained decision ----
