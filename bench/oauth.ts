@@ -34,8 +34,8 @@ import {
 /**
  * Scenario `oauth`: Arbor's OAuth 2.0 / OIDC provider (the built server, on its SQLite file, and again
  * with REDIS_URL so the provider's state is in Redis) beside a bare oidc-provider of the same version
- * (bench/oauth-bare.ts: in-memory adapter, the same client metadata, plain node http, no Nest), each
- * measured right after the other with the same closed loop:
+ * (bench/oauth-bare.ts: in-memory adapter, the same client metadata, plain node http, no Nest), the two
+ * taking turns in alternating rounds (A B, B A) with the same closed loop:
  * - client_credentials grant, tokens/s: target 1,000/s and at least 0.7 of the bare provider;
  * - token introspection, req/s: target 3,000/s;
  * - refresh_token grant with rotation (each worker follows its own chain), req/s: target 400/s;
@@ -45,8 +45,9 @@ import {
  * Besides req/s and latencies, each side's server CPU per request (all threads, from /proc): other
  * engineers' tests share the two cores, and CPU per request moves far less with them than req/s does.
  * BENCH_CONCURRENCY (32, token endpoints), BENCH_LOGIN_CONCURRENCY (16, both login sides), BENCH_DURATION
- * (s measured, 10), BENCH_WARMUP (s, 3), BENCH_STORES ("sqlite,redis"), BENCH_CASES (comma-separated subset
- * of "client_credentials,introspection,refresh,login").
+ * (s measured per side, 10), BENCH_ROUNDS (2, the measured time split between them), BENCH_WARMUP (s, 3,
+ * before a side's first round; 1 before its later ones), BENCH_STORES ("sqlite,redis"), BENCH_CASES
+ * (comma-separated subset of "client_credentials,introspection,refresh,login").
  */
 
 const BENCH_USER = { username: 'oauthbench', name: 'OAuth Bench', password: 'Bench-pass-2026' };
@@ -81,6 +82,7 @@ interface Settings {
   loginConcurrency: number;
   durationS: number;
   warmupS: number;
+  rounds: number;
   stores: Store[];
   cases: Case[];
 }
@@ -115,7 +117,8 @@ export async function run(): Promise<void> {
   for (const store of settings.stores) summaries.push(...(await measureStore(settings, store)));
   console.log(
     `\noauth: ${settings.concurrency} concurrent on the token endpoints, ${settings.loginConcurrency} for ` +
-      `logins; ${settings.warmupS} s warm-up, ${settings.durationS} s measured per side`,
+      `logins; ${settings.warmupS} s warm-up, ${settings.durationS} s measured per side in ` +
+      `${settings.rounds} alternating rounds`,
   );
   for (const s of summaries) printSummary(s);
   console.log(`RESULT ${JSON.stringify(summaries)}`);
@@ -136,6 +139,7 @@ function readSettings(): Settings {
     loginConcurrency: envNumber('BENCH_LOGIN_CONCURRENCY', 16, true),
     durationS: envNumber('BENCH_DURATION', 10, false),
     warmupS: envNumber('BENCH_WARMUP', 3, false),
+    rounds: envNumber('BENCH_ROUNDS', 2, true),
     stores: list('BENCH_STORES', STORES),
     cases: list('BENCH_CASES', CASES),
   };
@@ -159,27 +163,40 @@ async function measureStore(settings: Settings, store: Store): Promise<CaseSumma
     ];
     const results: CaseSummary[] = [];
     for (const kase of settings.cases) {
-      const measured: Side[] = [];
-      let firstError: string | undefined;
+      const concurrency = kase === 'login' ? settings.loginConcurrency : settings.concurrency;
+      const iterations = new Map<string, (worker: number) => Promise<void>>();
       for (const side of sides) {
-        if (kase === 'login' && side.name === 'bare') {
-          console.log(
-            `${store}: login baseline, argon2id verify loop, ${settings.loginConcurrency} workers…`,
-          );
-          measured.push(await argon2Loop(settings.loginConcurrency, settings.durationS));
-          continue;
-        }
-        console.log(`${store}: ${kase}, ${side.name}…`);
-        const concurrency = kase === 'login' ? settings.loginConcurrency : settings.concurrency;
-        const iteration = await prepare(kase, agent, side.base, side.client, concurrency);
-        const before = cpuSample(side.pids);
-        const load = await closedLoop(concurrency, settings.warmupS, settings.durationS, iteration);
-        const after = cpuSample(side.pids);
-        firstError ??= load.firstError;
-        measured.push(sideOf(load, otherCores(before, after), serverCores(before, after)));
+        if (kase === 'login' && side.name === 'bare') continue;
+        iterations.set(side.name, await prepare(kase, agent, side.base, side.client, concurrency));
       }
+      const tallies = new Map(sides.map((side) => [side.name, emptyTally()]));
+      let firstError: string | undefined;
+      // The sides take turns (A B, B A, …) in rounds of equal length: the machine's speed drifts between
+      // minutes, and a drift then weighs on both sides alike instead of on whichever ran second.
+      for (let round = 0; round < settings.rounds; round++) {
+        const order = round % 2 === 0 ? sides : [...sides].reverse();
+        const seconds = settings.durationS / settings.rounds;
+        for (const side of order) {
+          const tally = tallies.get(side.name) as Tally;
+          const iteration = iterations.get(side.name);
+          if (!iteration) {
+            console.log(`${store}: login baseline, argon2id verify loop, round ${round + 1}…`);
+            addLoop(tally, await argon2Loop(concurrency, seconds));
+            continue;
+          }
+          console.log(`${store}: ${kase}, ${side.name}, round ${round + 1}…`);
+          // The first round warms the server up; later ones only let the other side's load drain.
+          const warmup = round === 0 ? settings.warmupS : Math.min(1, settings.warmupS);
+          const before = cpuSample(side.pids);
+          const load = await closedLoop(concurrency, warmup, seconds, iteration);
+          const after = cpuSample(side.pids);
+          firstError ??= load.firstError;
+          addLoad(tally, load, before, after);
+        }
+      }
+      const arbor = sideOf(tallies.get('arbor') as Tally);
+      const baseline = sideOf(tallies.get('bare') as Tally);
       if (!server.running) throw new Error('the Arbor server exited during the load');
-      const [arbor, baseline] = measured;
       results.push({
         store,
         case: kase,
@@ -327,7 +344,7 @@ interface BareLoop {
   others: number;
 }
 
-function argon2Loop(concurrency: number, durationS: number): Promise<Side> {
+function argon2Loop(concurrency: number, durationS: number): Promise<BareLoop> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -343,34 +360,52 @@ function argon2Loop(concurrency: number, durationS: number): Promise<Side> {
         reject(new Error(`argon2 verify loop exited with code ${code}`));
         return;
       }
-      const bare = JSON.parse(output) as BareLoop;
-      resolve(
-        sideOf(
-          {
-            perSecond: bare.perSecond,
-            latencies: bare.latencies,
-            errors: 0,
-            firstError: undefined,
-            seconds: 0,
-          },
-          bare.others,
-          bare.cores,
-        ),
-      );
+      resolve(JSON.parse(output) as BareLoop);
     });
   });
 }
 
-function sideOf(load: LoadResult, others: number, serverCoresUsed: number): Side {
-  const sorted = [...load.latencies].sort((a, b) => a - b);
+/** One side's measurements summed over its rounds. */
+interface Tally {
+  latencies: number[];
+  seconds: number;
+  errors: number;
+  /** Core-seconds its server (all threads) and every other process on the machine used. */
+  serverCoreSeconds: number;
+  otherCoreSeconds: number;
+}
+
+function emptyTally(): Tally {
+  return { latencies: [], seconds: 0, errors: 0, serverCoreSeconds: 0, otherCoreSeconds: 0 };
+}
+
+function addLoad(tally: Tally, load: LoadResult, before: CpuSample, after: CpuSample): void {
+  tally.latencies.push(...load.latencies);
+  tally.seconds += load.seconds;
+  tally.errors += load.errors;
+  tally.serverCoreSeconds += serverCores(before, after) * load.seconds;
+  tally.otherCoreSeconds += otherCores(before, after) * load.seconds;
+}
+
+function addLoop(tally: Tally, loop: BareLoop): void {
+  const seconds = loop.latencies.length / Math.max(loop.perSecond, 1e-9);
+  tally.latencies.push(...loop.latencies);
+  tally.seconds += seconds;
+  tally.serverCoreSeconds += loop.cores * seconds;
+  tally.otherCoreSeconds += loop.others * seconds;
+}
+
+function sideOf(tally: Tally): Side {
+  const sorted = [...tally.latencies].sort((a, b) => a - b);
+  const count = Math.max(sorted.length, 1e-9);
   return {
-    per_s: round1(load.perSecond),
+    per_s: round1(sorted.length / Math.max(tally.seconds, 1e-9)),
     p50_ms: round1(percentile(sorted, 50)),
     p95_ms: round1(percentile(sorted, 95)),
     p99_ms: round1(percentile(sorted, 99)),
-    errors: load.errors,
-    other_cores: Math.round(others * 100) / 100,
-    server_cpu_ms: Math.round((serverCoresUsed * 100_000) / Math.max(load.perSecond, 1e-9)) / 100,
+    errors: tally.errors,
+    other_cores: Math.round((tally.otherCoreSeconds / Math.max(tally.seconds, 1e-9)) * 100) / 100,
+    server_cpu_ms: Math.round((tally.serverCoreSeconds * 100_000) / count) / 100,
   };
 }
 
