@@ -18,7 +18,8 @@ describe('RedisOidcStorage indexes', () => {
   beforeAll(() => {
     const url = process.env.ARBOR_TEST_REDIS_URL;
     if (!url) throw new Error('ARBOR_TEST_REDIS_URL is not set: run through jest.e2e.config.js');
-    redis = new Redis(url);
+    // As OidcModule builds it: commands of one event-loop turn go out as one pipeline.
+    redis = new Redis(url, { enableAutoPipelining: true });
   });
   beforeEach(() => {
     prefix = `test:oidc:${randomUUID()}:`;
