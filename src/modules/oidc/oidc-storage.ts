@@ -122,16 +122,33 @@ export class DatabaseOidcStorage implements OidcStorage {
 }
 
 /**
- * Adds an artifact's key to an index (a sorted set scored by when the artifact expires), drops the
- * members already expired, and lets the index expire with its last member: so an index holds each
- * live artifact once, however often it is saved (a session is saved on most requests).
- * KEYS[1] index; ARGV[1] artifact key; ARGV[2] its expiry and ARGV[3] now, in epoch seconds.
+ * Saves an artifact in one command: its hash (replacing any earlier one) with its lifetime, its key in
+ * the grant and account indexes, and the uid / user-code keys pointing at it. An index is a sorted set
+ * scored by when each artifact expires; members already expired are dropped and the index expires with
+ * its last one, so it holds each live artifact once however often it is saved (a session is saved on
+ * most requests).
+ * KEYS: the artifact, its grant index, its account index, its uid pointer, its user-code pointer ('' for
+ * those the payload has none of). ARGV: the payload JSON, its lifetime in seconds (0: none), its expiry
+ * for the indexes and now (epoch seconds), the artifact's id.
  */
-const INDEX_ADD = `
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] then redis.call('EXPIREAT', KEYS[1], last[2]) end
+const UPSERT = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'payload', ARGV[1])
+local ttl = tonumber(ARGV[2])
+if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end
+for i = 2, 3 do
+  if KEYS[i] ~= '' then
+    redis.call('ZADD', KEYS[i], ARGV[3], KEYS[1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[4])
+    local last = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+    if last[2] then redis.call('EXPIREAT', KEYS[i], last[2]) end
+  end
+end
+for i = 4, 5 do
+  if KEYS[i] ~= '' then
+    if ttl > 0 then redis.call('SET', KEYS[i], ARGV[5], 'EX', ttl) else redis.call('SET', KEYS[i], ARGV[5]) end
+  end
+end
 return 0`;
 
 /**
@@ -149,9 +166,16 @@ const CONSUME = `
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'consumed', ARGV[1]) end
 return 0`;
 
-/** The scripts above, as ioredis defines them on the client and on its pipelines. */
+/** The scripts above, as ioredis defines them on the client. */
 interface ScriptCommands {
-  arborOidcIndexAdd(index: string, member: string, expiresAt: number, now: number): unknown;
+  arborOidcUpsert(
+    keys: [artifact: string, grantIndex: string, accountIndex: string, uid: string, userCode: string],
+    payload: string,
+    lifetime: number,
+    expiresAt: number,
+    now: number,
+    id: string,
+  ): Promise<unknown>;
   arborOidcFindBy(pointer: string, keyPrefix: string): Promise<string[] | null>;
   arborOidcConsume(key: string, at: number): Promise<unknown>;
 }
@@ -168,7 +192,7 @@ export class RedisOidcStorage implements OidcStorage {
     private readonly grantTtlSeconds: number,
     private readonly prefix = 'arbor:oidc:',
   ) {
-    redis.defineCommand('arborOidcIndexAdd', { numberOfKeys: 1, lua: INDEX_ADD });
+    redis.defineCommand('arborOidcUpsert', { numberOfKeys: 5, lua: UPSERT });
     redis.defineCommand('arborOidcFindBy', { numberOfKeys: 1, lua: FIND_BY });
     redis.defineCommand('arborOidcConsume', { numberOfKeys: 1, lua: CONSUME });
   }
@@ -192,25 +216,21 @@ export class RedisOidcStorage implements OidcStorage {
     };
     return {
       upsert: async (id, payload, expiresIn) => {
-        const multi = this.redis.multi().del(key(id)).hset(key(id), 'payload', JSON.stringify(payload));
-        if (expiresIn) multi.expire(key(id), expiresIn);
         const now = Math.floor(Date.now() / 1000);
-        const expiresAt = now + (expiresIn || this.grantTtlSeconds);
-        const index = multi as unknown as ScriptCommands;
-        if (payload.grantId)
-          index.arborOidcIndexAdd(this.grantIndex(payload.grantId), key(id), expiresAt, now);
-        if (payload.accountId) {
-          index.arborOidcIndexAdd(this.accountIndex(payload.accountId), key(id), expiresAt, now);
-        }
-        if (payload.uid) {
-          multi.set(uidKey(payload.uid), id);
-          if (expiresIn) multi.expire(uidKey(payload.uid), expiresIn);
-        }
-        if (payload.userCode) {
-          multi.set(userCodeKey(payload.userCode), id);
-          if (expiresIn) multi.expire(userCodeKey(payload.userCode), expiresIn);
-        }
-        await multi.exec();
+        await scripts.arborOidcUpsert(
+          [
+            key(id),
+            payload.grantId ? this.grantIndex(payload.grantId) : '',
+            payload.accountId ? this.accountIndex(payload.accountId) : '',
+            payload.uid ? uidKey(payload.uid) : '',
+            payload.userCode ? userCodeKey(payload.userCode) : '',
+          ],
+          JSON.stringify(payload),
+          expiresIn || 0,
+          now + (expiresIn || this.grantTtlSeconds),
+          now,
+          id,
+        );
       },
       find,
       findByUid: (uid) => findBy(uidKey(uid)),
