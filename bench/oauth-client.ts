@@ -71,7 +71,10 @@ class Connection {
       this.answered = true;
       const waiting = this.waiting;
       this.waiting = null;
-      if (res.headers.connection === 'close') this.socket.end();
+      if (res.headers.connection === 'close') {
+        this.closed = true;
+        this.socket.end();
+      }
       waiting?.resolve(res);
     } catch (error) {
       this.fail(error as Error);

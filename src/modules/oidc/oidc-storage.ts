@@ -31,7 +31,7 @@ export interface OidcStorage {
 const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
 /** The grants a provider session's authorizations (one per app signed in to) were given. */
-export function grantsOf(sessions: AdapterPayload[]): string[] {
+function grantsOf(sessions: AdapterPayload[]): string[] {
   return sessions.flatMap((session) =>
     Object.values(session.authorizations ?? {}).flatMap(({ grantId }) =>
       typeof grantId === 'string' ? [grantId] : [],
