@@ -380,7 +380,7 @@ function emptyTally(): Tally {
 }
 
 function addLoad(tally: Tally, load: LoadResult, before: CpuSample, after: CpuSample): void {
-  tally.latencies.push(...load.latencies);
+  for (const latency of load.latencies) tally.latencies.push(latency);
   tally.seconds += load.seconds;
   tally.errors += load.errors;
   tally.serverCoreSeconds += serverCores(before, after) * load.seconds;
@@ -389,7 +389,7 @@ function addLoad(tally: Tally, load: LoadResult, before: CpuSample, after: CpuSa
 
 function addLoop(tally: Tally, loop: BareLoop): void {
   const seconds = loop.latencies.length / Math.max(loop.perSecond, 1e-9);
-  tally.latencies.push(...loop.latencies);
+  for (const latency of loop.latencies) tally.latencies.push(latency);
   tally.seconds += seconds;
   tally.serverCoreSeconds += loop.cores * seconds;
   tally.otherCoreSeconds += loop.others * seconds;
