@@ -66,6 +66,29 @@ describe('DingTalk request window shared through Redis', () => {
     expect(starts.filter((t) => t - began < windowMs - 15)).toHaveLength(limit);
   });
 
+  it('a grant that waits in a busy event loop does not let later grants bunch with it', async () => {
+    const key = `arbor:test:rps:${randomBytes(4).toString('hex')}`;
+    const limit = 5;
+    const windowMs = 300;
+    const limiter = new RedisSlidingWindowLimiter(connect(), key, limit, windowMs);
+    await limiter.acquire(); // connected, and one slot of the window taken
+    await new Promise((r) => setTimeout(r, windowMs + 20));
+    const starts: number[] = [];
+    const all = Promise.all(
+      Array.from({ length: 2 * limit }, () => limiter.acquire().then(() => starts.push(Date.now()))),
+    );
+    // The first request is with Redis now; its answer arrives while this process is busy for 80 ms,
+    // so Redis's window begins 80 ms before the first request here actually starts.
+    await new Promise((r) => setImmediate(r));
+    const busyUntil = Date.now() + 80;
+    while (Date.now() < busyUntil) {
+      // busy
+    }
+    await all;
+    expect(starts).toHaveLength(2 * limit);
+    expect(peakWithin(starts, windowMs)).toBeLessThanOrEqual(limit);
+  });
+
   it('two DingTalk clients of one app (API and worker) stay within 20 a second at DingTalk', async () => {
     const fake = new FakeDingTalk();
     const base = await fake.start();
