@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { API, createTestApp, createUser, type TestApp } from './harness/test-app';
 import {
   authorize,
@@ -87,6 +88,75 @@ describe('OAuth 2.0 / OIDC provider', () => {
     expect(idPayload.sub).toBe(oidcInfo.body.sub);
     expect(idPayload.sub).toBe(userinfo.body.sub);
     expect(idPayload).toMatchObject({ nonce: 'n0nce', aud: client.clientId });
+  });
+
+  it('skips consent for a first-party app (skip_authorization), only for users who may use it', async () => {
+    const admin = `Token ${await t.adminToken()}`;
+    const client = await registerApp(t, { skip_authorization: true }, { allow_any_user: false });
+    const app = await t.http.get(`${API}/app/${client.appUid}/`).set('Authorization', admin).expect(200);
+    expect(app.body.oauth_app.skip_authorization).toBe(true);
+    const bad = await t.http
+      .patch(`${API}/app/${client.appUid}/`)
+      .set('Authorization', admin)
+      .send({ oauth_app: { skip_authorization: 'yes' } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('skip_authorization');
+    const grantsOf = async (clientId: string): Promise<number> => {
+      const rows = await t.app
+        .get(DataSource)
+        .query<{ payload: string }[]>("SELECT payload FROM oidc_payloads WHERE model = 'Grant'");
+      return rows.filter((row) => (JSON.parse(row.payload) as { clientId: string }).clientId === clientId)
+        .length;
+    };
+
+    // Without the app's access permission: the refusal page, and no grant written for the app.
+    const outsider = await createUser(t);
+    const denied = await authorize(browser(t), authQuery(client, pkce().challenge), outsider, {
+      consent: false,
+    });
+    expect(denied.page?.status).toBe(403);
+    expect(await grantsOf(client.clientId)).toBe(0);
+
+    // With it: from the login form straight back to the app, with the scopes it asked for.
+    const user = await createUser(t);
+    await t.http
+      .patch(`${API}/perm/app_${client.appUid}_access/owner/`)
+      .set('Authorization', admin)
+      .send({ user_perm_status: [{ uid: user.username, status: 1 }], node_perm_status: [] })
+      .expect(200);
+    const agent = browser(t);
+    const { verifier, challenge } = pkce();
+    const query = authQuery(client, challenge, { scope: 'openid profile email' });
+    const first = await authorize(agent, query, user, { consent: false });
+    expect(first.page).toBeNull();
+    const token = await tokenRequest(t, client).send({
+      grant_type: 'authorization_code',
+      code: codeFrom(first.location),
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+    });
+    expect(token.status).toBe(200);
+    expect(token.body.scope).toBe('openid profile email');
+    expect(await grantsOf(client.clientId)).toBe(1);
+    // Signed in already, asking for one more scope: still no consent page, and the same grant grows.
+    const again = await authorize(agent, { ...query, scope: 'openid profile email phone' }, null, {
+      consent: false,
+    });
+    expect(again.page).toBeNull();
+    codeFrom(again.location);
+    expect(await grantsOf(client.clientId)).toBe(1);
+    // The app itself may still ask for the consent page.
+    const prompted = await authorize(agent, { ...query, prompt: 'consent' }, null, { consent: false });
+    expect(prompted.page?.text).toContain('id="allow"');
+
+    // Marked third-party again: the next authorization asks for consent (clients are read live).
+    await t.http
+      .patch(`${API}/app/${client.appUid}/`)
+      .set('Authorization', admin)
+      .send({ oauth_app: { skip_authorization: false } })
+      .expect(200);
+    const asked = await authorize(browser(t), query, user, { consent: false });
+    expect(asked.page?.text).toContain('id="allow"');
   });
 
   it('rotates a client secret: shown once, audited, the old one refused on the next request', async () => {

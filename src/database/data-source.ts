@@ -53,6 +53,7 @@ import { AuditSummaryGrams1764600000000 } from './migrations/1764600000000-audit
 import { AppsStamp1764700000000 } from './migrations/1764700000000-apps-stamp';
 import { OidcPartialIndexes1764750000000 } from './migrations/1764750000000-oidc-partial-indexes';
 import { SettingsStamp1764760000000 } from './migrations/1764760000000-settings-stamp';
+import { ClientSkipAuthorization1764800000000 } from './migrations/1764800000000-client-skip-authorization';
 
 export const ENTITIES = [
   UserEntity,
@@ -107,6 +108,7 @@ export const MIGRATIONS = [
   DingConfigToSettings1764650000000,
   OidcPartialIndexes1764750000000,
   SettingsStamp1764760000000,
+  ClientSkipAuthorization1764800000000,
 ];
 
 /** One definition for the app, the CLI and the tests: SQLite by default, MySQL/MariaDB via DATABASE_URL. */

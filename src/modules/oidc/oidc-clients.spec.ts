@@ -11,6 +11,7 @@ const client = (fields: Partial<AppClientEntity>): AppClientEntity =>
     redirectUris: 'https://wiki.example/cb https://wiki.example/cb2',
     clientType: 'confidential',
     flow: 'authorization-code',
+    skipAuthorization: false,
     ...fields,
   }) as AppClientEntity;
 
@@ -26,8 +27,10 @@ describe('toClientMetadata', () => {
       redirect_uris: ['https://wiki.example/cb', 'https://wiki.example/cb2'],
       post_logout_redirect_uris: ['https://wiki.example/cb', 'https://wiki.example/cb2'],
       arbor_app_uid: 'wiki',
+      arbor_skip_consent: false,
       client_uri: 'https://wiki.example',
     });
+    expect(toClientMetadata(app, client({ skipAuthorization: true })).arbor_skip_consent).toBe(true);
   });
 
   it('gives public clients no secret and no client credentials', () => {

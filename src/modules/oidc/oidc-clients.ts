@@ -52,6 +52,7 @@ export function toClientMetadata(app: AppEntity, client: AppClientEntity): Adapt
     id_token_signed_response_alg: 'ES256',
     scope: [...SCOPES, API_READ_SCOPE].join(' '),
     arbor_app_uid: app.uid,
+    arbor_skip_consent: client.skipAuthorization,
   };
   if (client.backchannelLogoutUri) {
     metadata.backchannel_logout_uri = client.backchannelLogoutUri;

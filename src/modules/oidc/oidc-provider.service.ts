@@ -6,6 +6,7 @@ import Provider, {
   errors,
   interactionPolicy,
   type AdapterPayload,
+  type Grant,
   type KoaContextWithOIDC,
   type TokenEndpointGrantContext,
 } from 'oidc-provider';
@@ -304,6 +305,36 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     };
   }
 
+  /**
+   * A first-party app (`skip_authorization`) is granted what it asks for without a consent page, to a
+   * user who may use it; for anyone else the access prompt refuses, and no grant is written.
+   */
+  private async grantFirstParty(ctx: KoaContextWithOIDC, found: Grant | undefined): Promise<Grant | undefined> {
+    const { client, account, provider } = ctx.oidc;
+    if (!client || !account) return found;
+    const user = this.accounts.userBehind(account) ?? (await this.accounts.findUser(account.accountId));
+    if (!user || !(await this.accounts.hasAccess(user, client.arbor_app_uid as string))) return found;
+    const grant = found ?? new provider.Grant({ accountId: account.accountId, clientId: client.clientId });
+    let changed = found === undefined;
+    const missing = (requested: Iterable<string>, held: Iterable<string>): string[] => {
+      const have = new Set(held);
+      return [...requested].filter((item) => !have.has(item));
+    };
+    const scopes = missing(ctx.oidc.requestParamOIDCScopes, grant.getOIDCScopeEncountered().split(' '));
+    if (scopes.length > 0) grant.addOIDCScope(scopes.join(' '));
+    const claims = missing(ctx.oidc.requestParamClaims, grant.getOIDCClaimsEncountered());
+    if (claims.length > 0) grant.addOIDCClaims(claims);
+    changed ||= scopes.length > 0 || claims.length > 0;
+    for (const [indicator, server] of Object.entries(ctx.oidc.resourceServers ?? {})) {
+      const requested = [...ctx.oidc.requestParamScopes].filter((scope) => server.scopes.has(scope));
+      const add = missing(requested, grant.getResourceScopeEncountered(indicator).split(' '));
+      if (add.length > 0) grant.addResourceScope(indicator, add.join(' '));
+      changed ||= add.length > 0;
+    }
+    if (changed) await grant.save();
+    return grant;
+  }
+
   private configuration(keys: KeySet): Configuration {
     const { oidc } = this.config;
     const pageRequest = (ctx: KoaContextWithOIDC): PageRequest => ({
@@ -376,7 +407,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
         introspectionSigningAlgValues: [SIGNING_ALG],
         authorizationSigningAlgValues: [SIGNING_ALG],
       },
-      extraClientMetadata: { properties: ['arbor_app_uid'] },
+      extraClientMetadata: { properties: ['arbor_app_uid', 'arbor_skip_consent'] },
       allowOmittingSingleRegisteredRedirectUri: false,
       pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
       jwks: { keys: keys.keys },
@@ -402,6 +433,14 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       interactions: {
         url: (_ctx, interaction) => `/interaction/${interaction.uid}/`,
         policy,
+      },
+      loadExistingGrant: async (ctx) => {
+        const { client, session, account } = ctx.oidc;
+        if (!client || !session) return undefined;
+        // The grant consented to in this interaction, or earlier in this browser session.
+        const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
+        const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+        return client.arbor_skip_consent === true && account ? this.grantFirstParty(ctx, grant) : grant;
       },
       // The provider fetches only back-channel logout URIs, which an Arbor admin registered (there is no
       // dynamic registration, request_uri or jwks_uri): apps on the company's private network and on

@@ -354,6 +354,7 @@ export class AppsService {
             redirectUris: '',
             backchannelLogoutUri: '',
             backchannelLogoutSessionRequired: false,
+            skipAuthorization: false,
           };
       if (!current) {
         const { secret, hash } = newClientSecret();
@@ -368,6 +369,7 @@ export class AppsService {
         client.backchannelLogoutUri = part.backchannel_logout_uri;
       if (part.backchannel_logout_session_required !== undefined)
         client.backchannelLogoutSessionRequired = part.backchannel_logout_session_required;
+      if (part.skip_authorization !== undefined) client.skipAuthorization = part.skip_authorization;
       await this.apps.saveClient(manager, client);
     }
     return secrets;

@@ -40,6 +40,7 @@ function toClientResponse(client: AppClientEntity, freshSecret: string | undefin
     [client.protocol === 'oauth' ? 'authorization_grant_type' : 'response_type']: client.flow,
     backchannel_logout_uri: client.backchannelLogoutUri,
     backchannel_logout_session_required: client.backchannelLogoutSessionRequired,
+    skip_authorization: client.skipAuthorization,
   };
 }
 

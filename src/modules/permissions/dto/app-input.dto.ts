@@ -55,6 +55,8 @@ const BackchannelLogoutUri = () =>
     }),
   );
 const SessionRequired = () => BoolField({ description: 'the logout token carries the session id (`sid`)' });
+const SkipAuthorization = () =>
+  BoolField({ description: 'first-party app: its users are not asked for consent (default false)' });
 
 export class OAuthAppDto {
   @RedirectUris(false)
@@ -71,6 +73,9 @@ export class OAuthAppDto {
 
   @SessionRequired()
   backchannel_logout_session_required?: boolean;
+
+  @SkipAuthorization()
+  skip_authorization?: boolean;
 }
 
 export class OidcAppDto {
@@ -88,6 +93,9 @@ export class OidcAppDto {
 
   @SessionRequired()
   backchannel_logout_session_required?: boolean;
+
+  @SkipAuthorization()
+  skip_authorization?: boolean;
 }
 
 /** `null` removes a protocol; an object (its fields optional) adds or changes it. */

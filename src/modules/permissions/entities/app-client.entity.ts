@@ -45,6 +45,10 @@ export class AppClientEntity {
   @Column({ name: 'backchannel_logout_session_required', type: 'boolean', default: false })
   backchannelLogoutSessionRequired!: boolean;
 
+  /** First-party (ArkID `skip_authorization`): what the app asks for is granted without a consent page. */
+  @Column({ name: 'skip_authorization', type: 'boolean', default: false })
+  skipAuthorization!: boolean;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;
 }
