@@ -41,13 +41,15 @@ import {
  * - refresh_token grant with rotation (each worker follows its own chain), req/s: target 400/s;
  * - the whole authorization-code login through the hosted pages (authorize, login form with the
  *   password, consent, code, token exchange with PKCE) beside a bare argon2id verify loop with the same
- *   parameters and concurrency (bench/argon2-loop.ts): ratio target 0.6.
+ *   parameters and concurrency (bench/argon2-loop.ts): ratio target 0.6. `login` signs in to an app
+ *   that asks for consent (eight requests); `login_first_party` to a first-party app
+ *   (`skip_authorization`: no consent page, five requests), as company apps are usually registered.
  * Besides req/s and latencies, each side's server CPU per request (all threads, from /proc): other
  * engineers' tests share the two cores, and CPU per request moves far less with them than req/s does.
  * BENCH_CONCURRENCY (32, token endpoints), BENCH_LOGIN_CONCURRENCY (16, both login sides), BENCH_DURATION
  * (s measured per side, 10), BENCH_ROUNDS (2, the measured time split between them), BENCH_WARMUP (s, 3,
  * before a side's first round; 1 before its later ones), BENCH_STORES ("sqlite,redis"), BENCH_CASES
- * (comma-separated subset of "client_credentials,introspection,refresh,login").
+ * (comma-separated subset of "client_credentials,introspection,refresh,login,login_first_party").
  */
 
 const BENCH_USER = { username: 'oauthbench', name: 'OAuth Bench', password: 'Bench-pass-2026' };
@@ -59,8 +61,10 @@ const ARGON2_LOOP = join(ROOT, 'bench', 'argon2-loop.ts');
 const CLOCK_TICKS = 100;
 const DISTURBED_CORES = 0.25;
 
-const CASES = ['client_credentials', 'introspection', 'refresh', 'login'] as const;
+const CASES = ['client_credentials', 'introspection', 'refresh', 'login', 'login_first_party'] as const;
 type Case = (typeof CASES)[number];
+/** The login cases, measured beside the bare argon2id verify loop rather than the bare provider. */
+const isLogin = (kase: Case): boolean => kase === 'login' || kase === 'login_first_party';
 const STORES = ['sqlite', 'redis'] as const;
 type Store = (typeof STORES)[number];
 
@@ -69,12 +73,14 @@ const TARGETS: Record<Case, { perSecond?: number; ratio?: number }> = {
   introspection: { perSecond: 3000 },
   refresh: { perSecond: 400 },
   login: { ratio: 0.6 },
+  login_first_party: { ratio: 0.6 },
 };
 const UNITS: Record<Case, string> = {
   client_credentials: 'tokens/s',
   introspection: 'introspections/s',
   refresh: 'refreshes/s',
   login: 'logins/s',
+  login_first_party: 'logins/s',
 };
 
 interface Settings {
@@ -155,7 +161,10 @@ async function measureStore(settings: Settings, store: Store): Promise<CaseSumma
   const agent = new HttpClient();
   try {
     await server.start();
-    const arborClient = await createBenchApp(server.base, server.adminPassword);
+    const token = await loginToken(server.base, 'admin', server.adminPassword);
+    await postJson(`${server.base}${API}/user/`, { user: BENCH_USER }, token);
+    const arborClient = await createBenchApp(server.base, token, 'oauthbench', false);
+    const firstParty = await createBenchApp(server.base, token, 'oauthbenchfp', true);
     bare = await startBare(arborClient);
     const sides = [
       { name: 'arbor', base: server.base, client: arborClient, pids: [server.pid] },
@@ -163,11 +172,12 @@ async function measureStore(settings: Settings, store: Store): Promise<CaseSumma
     ];
     const results: CaseSummary[] = [];
     for (const kase of settings.cases) {
-      const concurrency = kase === 'login' ? settings.loginConcurrency : settings.concurrency;
+      const concurrency = isLogin(kase) ? settings.loginConcurrency : settings.concurrency;
       const iterations = new Map<string, (worker: number) => Promise<void>>();
       for (const side of sides) {
-        if (kase === 'login' && side.name === 'bare') continue;
-        iterations.set(side.name, await prepare(kase, agent, side.base, side.client, concurrency));
+        if (isLogin(kase) && side.name === 'bare') continue;
+        const client = kase === 'login_first_party' ? firstParty : side.client;
+        iterations.set(side.name, await prepare(kase, agent, side.base, client, concurrency));
       }
       const tallies = new Map(sides.map((side) => [side.name, emptyTally()]));
       let firstError: string | undefined;
@@ -200,7 +210,7 @@ async function measureStore(settings: Settings, store: Store): Promise<CaseSumma
       results.push({
         store,
         case: kase,
-        concurrency: kase === 'login' ? settings.loginConcurrency : settings.concurrency,
+        concurrency,
         arbor,
         baseline,
         ratio: Math.round((arbor.per_s / Math.max(baseline.per_s, 1e-9)) * 100) / 100,
@@ -268,6 +278,7 @@ async function prepare(
       };
     }
     case 'login':
+    case 'login_first_party':
       return async () => {
         const tokens = await authorizationCodeLogin(agent, base, client, BENCH_USER, SCOPE);
         if (typeof tokens.id_token !== 'string') throw new Error('no id_token');
@@ -275,17 +286,20 @@ async function prepare(
   }
 }
 
-/** The bench user and a confidential OAuth app anyone may use, through the admin API. */
-async function createBenchApp(base: string, adminPassword: string): Promise<BenchClient> {
-  const token = await loginToken(base, 'admin', adminPassword);
-  await postJson(`${base}${API}/user/`, { user: BENCH_USER }, token);
+/** A confidential OAuth app anyone may use, through the admin API; first-party: no consent page. */
+async function createBenchApp(
+  base: string,
+  token: string,
+  uid: string,
+  firstParty: boolean,
+): Promise<BenchClient> {
   const { json } = await postJson(
     `${base}${API}/app/`,
     {
-      uid: 'oauthbench',
-      name: 'OAuth Bench',
+      uid,
+      name: firstParty ? 'OAuth Bench (first-party)' : 'OAuth Bench',
       allow_any_user: true,
-      oauth_app: { redirect_uris: REDIRECT_URI },
+      oauth_app: { redirect_uris: REDIRECT_URI, skip_authorization: firstParty },
     },
     token,
   );
@@ -448,7 +462,7 @@ function otherCores(from: CpuSample, to: CpuSample): number {
 
 function printSummary(s: CaseSummary): void {
   const target = TARGETS[s.case];
-  const baselineName = s.case === 'login' ? 'bare argon2id verifies/s' : 'bare oidc-provider';
+  const baselineName = isLogin(s.case) ? 'bare argon2id verifies/s' : 'bare oidc-provider';
   const goals: string[] = [];
   let ok = s.arbor.errors === 0;
   if (target.perSecond !== undefined) {
