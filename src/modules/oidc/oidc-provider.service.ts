@@ -309,7 +309,10 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
    * A first-party app (`skip_authorization`) is granted what it asks for without a consent page, to a
    * user who may use it; for anyone else the access prompt refuses, and no grant is written.
    */
-  private async grantFirstParty(ctx: KoaContextWithOIDC, found: Grant | undefined): Promise<Grant | undefined> {
+  private async grantFirstParty(
+    ctx: KoaContextWithOIDC,
+    found: Grant | undefined,
+  ): Promise<Grant | undefined> {
     const { client, account, provider } = ctx.oidc;
     if (!client || !account) return found;
     const user = this.accounts.userBehind(account) ?? (await this.accounts.findUser(account.accountId));
