@@ -630,6 +630,45 @@ describe('audit log settings', () => {
     }
   });
 
+  it('a purge beside the search indexer leaves no trigram of a purged entry behind', async () => {
+    const r = await createTestApp({ AUDIT_RETENTION_DAYS: '2' });
+    try {
+      const audit = r.app.get(AuditService);
+      const tx = r.app.get(TransactionRunner);
+      const indexer = r.app.get(AuditSearchIndexer);
+      const db = r.app.get(DataSource);
+      const orphans = async (): Promise<number> =>
+        Number(
+          (
+            await db.query<{ n: number }[]>(
+              'SELECT COUNT(*) AS n FROM audit_log_grams g LEFT JOIN audit_log e ON e.id = g.log_id WHERE e.id IS NULL',
+            )
+          )[0].n,
+        );
+      for (let round = 0; round < 8; round++) {
+        await requestContext.exit(() =>
+          tx.run((manager) =>
+            audit.recordMany(
+              manager,
+              Array.from({ length: 60 }, (_, i) => ({
+                subject: 'user_update' as const,
+                summary: `purge race r${round} entry ${i} 修改用户`,
+              })),
+            ),
+          ),
+        );
+        r.advanceClock(3 * 24 * 3600 * 1000);
+        // The entries are still queued for the index: it and the purge run at once.
+        const [, purged] = await Promise.all([indexer.drain(), audit.purgeExpired()]);
+        expect(purged).toBeGreaterThanOrEqual(60);
+        await indexer.drain();
+        expect(await orphans()).toBe(0);
+      }
+    } finally {
+      await r.close();
+    }
+  });
+
   it('trusts X-Forwarded-For only from trusted proxies, and records nothing when audit is off', async () => {
     const proxied = await createTestApp({ TRUST_PROXY: 'loopback', AUDIT_ENABLED: 'false' });
     try {

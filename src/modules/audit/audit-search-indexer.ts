@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { TransactionRunner } from '../../common/database/transaction-runner';
 import { ROOT_LOGGER } from '../../common/logging/logging.module';
 import { AuditRepository } from './audit.repository';
 
@@ -23,6 +24,7 @@ export class AuditSearchIndexer implements OnApplicationBootstrap, OnApplication
 
   constructor(
     private readonly entries: AuditRepository,
+    private readonly tx: TransactionRunner,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -58,7 +60,7 @@ export class AuditSearchIndexer implements OnApplicationBootstrap, OnApplication
     try {
       for (;;) {
         if (this.stopped) return total;
-        const indexed = await this.entries.indexPending(BATCH);
+        const indexed = await this.entries.indexPending(BATCH, (work) => this.tx.run(work));
         total += indexed;
         if (indexed < BATCH) return total;
       }

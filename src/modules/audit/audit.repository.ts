@@ -115,12 +115,18 @@ export class AuditRepository {
    * transaction; returns how many it indexed. Safe beside another process doing the same (a trigram
    * written twice is ignored).
    */
-  async indexPending(batch: number): Promise<number> {
-    const ignore = this.dataSource.options.type === 'better-sqlite3' ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
-    return this.dataSource.transaction(async (manager) => {
+  async indexPending(
+    batch: number,
+    runBatch: (work: (m: EntityManager) => Promise<number>) => Promise<number>,
+  ): Promise<number> {
+    const sqlite = this.dataSource.options.type === 'better-sqlite3';
+    const ignore = sqlite ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
+    return runBatch(async (manager) => {
+      // A locking read on MySQL (SQLite has one writer): a purge deleting these entries either waits
+      // for this batch and then deletes its trigrams, or goes first and this read no longer sees them.
       const queued = await manager.query<{ log_id: number | string; summary: string | null }[]>(
         'SELECT p.log_id, e.summary FROM audit_log_pending p LEFT JOIN audit_log e ON e.id = p.log_id ' +
-          'ORDER BY p.log_id LIMIT ?',
+          `ORDER BY p.log_id LIMIT ?${sqlite ? '' : ' FOR UPDATE'}`,
         [batch],
       );
       if (queued.length === 0) return 0;
@@ -363,15 +369,18 @@ export class AuditRepository {
         );
         if (ids.length === 0) return 0;
         const list = ids.map(() => '?').join(', ');
-        for (const table of ['audit_log_grams', 'audit_log_pending'])
+        // In the order the search indexer locks them (queue, entry, then trigrams): the trigrams are
+        // deleted once a batch that indexed these entries has committed.
+        const statements = [
+          `DELETE FROM audit_log_pending WHERE log_id IN (${list})`,
+          `DELETE FROM audit_log WHERE id IN (${list})`,
+          `DELETE FROM audit_log_grams WHERE log_id IN (${list})`,
+        ];
+        for (const sql of statements)
           await manager.query(
-            `DELETE FROM ${table} WHERE log_id IN (${list})`,
+            sql,
             ids.map((r) => r.id),
           );
-        await manager.query(
-          `DELETE FROM audit_log WHERE id IN (${list})`,
-          ids.map((r) => r.id),
-        );
         return ids.length;
       });
       total += deleted;
