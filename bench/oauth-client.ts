@@ -314,16 +314,19 @@ export async function authorizationCodeLogin(
       res = await go('GET', url);
       continue;
     }
-    const interaction = /\/interaction\/([^/]+)\/$/.exec(new URL(url).pathname);
-    if (res.status !== 200 || !interaction) {
+    // A page of the flow, from a GET of the interaction or as the answer to a form (a sign-in answers
+    // with the consent page when consent comes next).
+    const login = /action="\/interaction\/([^/"]+)\/login"/.exec(res.body);
+    const consent = /action="\/interaction\/([^/"]+)\/confirm"/.exec(res.body);
+    if (res.status !== 200) {
       throw new Error(`authorization flow stopped at ${url}: ${res.status} ${res.body.slice(0, 300)}`);
     }
     const csrf = csrfOf(res.body);
-    if (res.body.includes('name="password"')) {
-      url = `${base}/interaction/${interaction[1]}/login`;
+    if (login && res.body.includes('name="password"')) {
+      url = `${base}/interaction/${login[1]}/login`;
       res = await go('POST', url, form({ csrf, username: user.username, password: user.password }));
-    } else if (res.body.includes('id="allow"')) {
-      url = `${base}/interaction/${interaction[1]}/confirm`;
+    } else if (consent && res.body.includes('id="allow"')) {
+      url = `${base}/interaction/${consent[1]}/confirm`;
       res = await go('POST', url, form({ csrf }));
     } else {
       throw new Error(`unexpected interaction page at ${url}: ${res.body.slice(0, 300)}`);

@@ -42,8 +42,9 @@ import {
  * - the whole authorization-code login through the hosted pages (authorize, login form with the
  *   password, consent, code, token exchange with PKCE) beside a bare argon2id verify loop with the same
  *   parameters and concurrency (bench/argon2-loop.ts): ratio target 0.6. `login` signs in to an app
- *   that asks for consent (eight requests); `login_first_party` to a first-party app
- *   (`skip_authorization`: no consent page, five requests), as company apps are usually registered.
+ *   that asks for consent (six requests: the sign-in answers with the consent page);
+ *   `login_first_party` to a first-party app (`skip_authorization`: no consent page, five requests), as
+ *   company apps are usually registered.
  * Besides req/s and latencies, each side's server CPU per request (all threads, from /proc): other
  * engineers' tests share the two cores, and CPU per request moves far less with them than req/s does.
  * BENCH_CONCURRENCY (32, token endpoints), BENCH_LOGIN_CONCURRENCY (16, both login sides), BENCH_DURATION

@@ -4,6 +4,7 @@ import {
   authorize,
   browser,
   codeFrom,
+  csrfOf,
   pkce,
   REDIRECT,
   registerApp,
@@ -157,6 +158,113 @@ describe('OAuth 2.0 / OIDC provider', () => {
       .expect(200);
     const asked = await authorize(browser(t), query, user, { consent: false });
     expect(asked.page?.text).toContain('id="allow"');
+  });
+
+  it('answers a sign-in with the consent page when consent comes next, then resumes once with both', async () => {
+    const client = await registerApp(t);
+    const user = await createUser(t, { email: 'held@example.com' });
+    const apiAudience = 'http://arbor.test/siteapi/';
+    const agent = browser(t);
+    const { verifier, challenge } = pkce();
+    const query = authQuery(client, challenge, {
+      scope: 'openid profile email arbor.read',
+      resource: apiAudience,
+      claims: JSON.stringify({ id_token: { email: null } }),
+    });
+    const started = await authorize(agent, query, null);
+    const loginPage = started.page?.text ?? '';
+    const uid = /action="\/interaction\/([^/"]+)\/login"/.exec(loginPage)?.[1] as string;
+    expect(uid).toEqual(expect.any(String));
+    const signIn = await agent
+      .post(`/interaction/${uid}/login`)
+      .type('form')
+      .send({ csrf: csrfOf(loginPage), username: user.username, password: user.password });
+    // The consent page of the same interaction, listing everything asked for (the API scope too).
+    expect(signIn.status).toBe(200);
+    expect(signIn.headers.location).toBeUndefined();
+    expect(/action="\/interaction\/([^/"]+)\/confirm"/.exec(signIn.text)?.[1]).toBe(uid);
+    expect(signIn.text.match(/<li>/g)).toHaveLength(4);
+    expect(signIn.headers['set-cookie']?.toString()).toContain('spauthn=');
+
+    // Approved: one resume leads to the app; the provider finds nothing more to ask.
+    const confirmed = await agent
+      .post(`/interaction/${uid}/confirm`)
+      .type('form')
+      .send({ csrf: csrfOf(signIn.text) });
+    expect(confirmed.status).toBe(303);
+    const resumed = await agent.get(new URL(confirmed.headers.location, 'http://arbor.test').pathname);
+    expect(resumed.status).toBe(303);
+    const location = resumed.headers.location;
+    expect(location.startsWith(`${REDIRECT}?`)).toBe(true);
+    const token = await tokenRequest(t, client).send({
+      grant_type: 'authorization_code',
+      code: codeFrom(location),
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      resource: apiAudience,
+    });
+    expect(token.status).toBe(200);
+    const payload = (jwt: string) =>
+      JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+    expect(payload(token.body.access_token as string)).toMatchObject({
+      aud: apiAudience,
+      scope: 'arbor.read',
+    });
+    expect(payload(token.body.id_token as string)).toMatchObject({
+      sub: expect.any(String),
+      email: 'held@example.com',
+    });
+    // The provider's session took the sign-in: the next authorization needs no form and no consent.
+    const again = await authorize(agent, authQuery(client, pkce().challenge), null, { consent: false });
+    expect(again.page).toBeNull();
+    codeFrom(again.location);
+  });
+
+  it('approves a held sign-in only for its own user, and a refusal reaches the app', async () => {
+    const client = await registerApp(t);
+    const [user, other] = [await createUser(t), await createUser(t)];
+    const held = async () => {
+      const agent = browser(t);
+      const started = await authorize(agent, authQuery(client, pkce().challenge), null);
+      const page = started.page?.text ?? '';
+      const uid = /action="\/interaction\/([^/"]+)\/login"/.exec(page)?.[1] as string;
+      const signIn = await agent
+        .post(`/interaction/${uid}/login`)
+        .type('form')
+        .send({ csrf: csrfOf(page), username: user.username, password: user.password });
+      expect(signIn.text).toContain('id="allow"');
+      return { agent, uid, csrf: csrfOf(signIn.text) };
+    };
+    // The browser signs in as someone else before approving: no code, the expired page.
+    const swapped = await held();
+    await swapped.agent
+      .post('/login/')
+      .type('form')
+      .send({ csrf: swapped.csrf, username: other.username, password: other.password })
+      .expect(303);
+    const refused = await swapped.agent
+      .post(`/interaction/${swapped.uid}/confirm`)
+      .type('form')
+      .send({ csrf: swapped.csrf });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.location).toBeUndefined();
+    // Another browser has no hold on the interaction at all.
+    const stranger = await browser(t)
+      .post(`/interaction/${swapped.uid}/confirm`)
+      .type('form')
+      .send({ csrf: swapped.csrf });
+    expect(stranger.status).toBe(400);
+    // Denied on the page: the app receives access_denied.
+    const denying = await held();
+    const abort = await denying.agent
+      .post(`/interaction/${denying.uid}/abort`)
+      .type('form')
+      .send({ csrf: denying.csrf });
+    expect(abort.status).toBe(303);
+    const back = await denying.agent.get(new URL(abort.headers.location, 'http://arbor.test').pathname);
+    const error = new URL(back.headers.location);
+    expect(`${error.origin}${error.pathname}`).toBe(REDIRECT);
+    expect(error.searchParams.get('error')).toBe('access_denied');
   });
 
   it('rotates a client secret: shown once, audited, the old one refused on the next request', async () => {

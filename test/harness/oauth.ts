@@ -93,19 +93,21 @@ export async function authorize(
       continue;
     }
     const text = res.text;
-    const path = (res as unknown as { req: { path: string } }).req.path;
-    const interaction = /^\/interaction\/([^/]+)\/$/.exec(path.split('?')[0]);
-    if (!interaction || res.status !== 200) return { location: null, page: { status: res.status, text } };
-    if (text.includes('name="password"')) {
+    // A page of the flow, wherever it came from: a GET of the interaction, or the answer to a form
+    // (a sign-in answers with the consent page when consent comes next).
+    const login = /action="\/interaction\/([^/"]+)\/login"/.exec(text);
+    const consent = /action="\/interaction\/([^/"]+)\/confirm"/.exec(text);
+    if (res.status !== 200) return { location: null, page: { status: res.status, text } };
+    if (login && text.includes('name="password"')) {
       if (!user) return { location: null, page: { status: res.status, text } };
       res = await agent
-        .post(`/interaction/${interaction[1]}/login`)
+        .post(`/interaction/${login[1]}/login`)
         .type('form')
         .send({ csrf: csrfOf(text), username: user.username, password: user.password });
-    } else if (text.includes('id="allow"')) {
+    } else if (consent && text.includes('id="allow"')) {
       if (options.consent === false) return { location: null, page: { status: res.status, text } };
       res = await agent
-        .post(`/interaction/${interaction[1]}/confirm`)
+        .post(`/interaction/${consent[1]}/confirm`)
         .type('form')
         .send({ csrf: csrfOf(text) });
     } else {

@@ -1,9 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable } from '@nestjs/common';
-import type { InteractionResults, PromptDetail, default as Provider } from 'oidc-provider';
+import type { InteractionResults, default as Provider } from 'oidc-provider';
 import type { UserEntity } from '../accounts/entities/user.entity';
 import { OidcAccountsService } from './oidc-accounts.service';
-import { type ArborClient, OidcProviderService } from './oidc-provider.service';
+import {
+  type ArborClient,
+  grantRequested,
+  OidcProviderService,
+  REQUESTED_DETAIL,
+  type RequestedAccess,
+} from './oidc-provider.service';
+
+type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /** One pending authorization, as the hosted pages need it. */
 export interface InteractionView {
@@ -13,10 +21,25 @@ export interface InteractionView {
   client: ArborClient;
   /** The signed-in account the provider has for this browser, if any. */
   accountId: string | undefined;
-  /** Scopes and claims the app asks the user to approve. */
+  /**
+   * A sign-in this interaction holds for the consent asked right after it (see holdLogin): its
+   * account; the provider's session takes it when the flow resumes.
+   */
+  heldAccountId: string | undefined;
+  /**
+   * Scopes the app asks the user to approve: at the consent prompt, those the grant lacks; at a held
+   * sign-in, all it asks for.
+   */
   scopes: string[];
   redirectUri: string | undefined;
 }
+
+type LoginDetails = { [REQUESTED_DETAIL]?: RequestedAccess };
+type ConsentDetails = {
+  missingOIDCScope?: string[];
+  missingOIDCClaims?: string[];
+  missingResourceScopes?: Record<string, string[]>;
+};
 
 /**
  * The hosted pages' side of oidc-provider interactions: read the pending request, then finish it with
@@ -25,7 +48,7 @@ export interface InteractionView {
 @Injectable()
 export class OidcInteractionsService {
   /** The interaction details() read for a request, so finishing it in the same request reads it once. */
-  private readonly read = new WeakMap<IncomingMessage, Awaited<ReturnType<Provider['interactionDetails']>>>();
+  private readonly read = new WeakMap<IncomingMessage, Interaction>();
 
   constructor(
     private readonly oidc: OidcProviderService,
@@ -47,19 +70,21 @@ export class OidcInteractionsService {
     if (!client) return null;
     const name = interaction.prompt.name;
     const prompt = name === 'login' || name === 'access' ? name : 'consent';
-    const details = interaction.prompt.details as PromptDetail['details'] & {
-      missingOIDCScope?: string[];
-      missingResourceScopes?: Record<string, string[]>;
-    };
-    const scopes = [
-      ...(details.missingOIDCScope ?? []),
-      ...Object.values(details.missingResourceScopes ?? {}).flat(),
-    ];
+    const heldAccountId = prompt === 'login' ? interaction.result?.login?.accountId : undefined;
+    const asked =
+      prompt === 'login'
+        ? this.requested(interaction)
+        : {
+            oidcScopes: (interaction.prompt.details as ConsentDetails).missingOIDCScope ?? [],
+            resourceScopes: (interaction.prompt.details as ConsentDetails).missingResourceScopes ?? {},
+          };
+    const scopes = [...(asked?.oidcScopes ?? []), ...Object.values(asked?.resourceScopes ?? {}).flat()];
     return {
       uid: interaction.uid,
       prompt,
       client,
       accountId: interaction.session?.accountId,
+      heldAccountId,
       scopes: [...new Set(scopes)],
       redirectUri:
         typeof interaction.params.redirect_uri === 'string' ? interaction.params.redirect_uri : undefined,
@@ -78,27 +103,54 @@ export class OidcInteractionsService {
     await this.finish(req, res, { login: { accountId: String(userId) } }, false);
   }
 
-  /** The user approved: the grant gets what the prompt found missing. */
+  /**
+   * Whether a sign-in at this login prompt is to be followed at once by the consent page, in the same
+   * answer (two fewer round trips than resuming the flow, which would only come back to ask): for an
+   * app that asks for consent, in a browser session the provider has no account for yet (so no grant
+   * to extend), when the app asks for something. The provider still decides everything when the flow
+   * resumes; asking less than it wants only brings its own consent prompt back.
+   */
+  consentFollows(view: InteractionView): boolean {
+    return (
+      view.prompt === 'login' &&
+      !view.client.firstParty &&
+      view.accountId === undefined &&
+      view.scopes.length > 0
+    );
+  }
+
+  /** Keeps the sign-in in the interaction, without resuming the flow: the consent page follows. */
+  async holdLogin(req: IncomingMessage, userId: number): Promise<void> {
+    const interaction = this.read.get(req);
+    if (!interaction) throw new Error('holdLogin before details');
+    interaction.result = { login: { accountId: String(userId) } };
+    await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+  }
+
+  /**
+   * The user approved: the grant gets what the consent prompt found missing, or after a held sign-in
+   * what the app asked for; the flow resumes with the sign-in and the consent.
+   */
   async finishConsent(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const provider = await this.oidc.current();
     const interaction = this.read.get(req) ?? (await provider.interactionDetails(req, res));
-    const accountId = interaction.session?.accountId;
+    const held = interaction.prompt.name === 'login' ? interaction.result?.login : undefined;
+    const accountId = held?.accountId ?? interaction.session?.accountId;
     if (!accountId) throw new Error('consent without a signed-in account');
-    const details = interaction.prompt.details as {
-      missingOIDCScope?: string[];
-      missingOIDCClaims?: string[];
-      missingResourceScopes?: Record<string, string[]>;
-    };
     const grant =
-      (interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined) ??
+      (!held && interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined) ??
       new provider.Grant({ accountId, clientId: interaction.params.client_id as string });
-    if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
-    if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
-      grant.addResourceScope(indicator, scopes.join(' '));
-    }
+    const details = interaction.prompt.details as ConsentDetails;
+    grantRequested(
+      grant,
+      (held ? this.requested(interaction) : undefined) ?? {
+        oidcScopes: details.missingOIDCScope ?? [],
+        claims: details.missingOIDCClaims ?? [],
+        resourceScopes: details.missingResourceScopes ?? {},
+      },
+    );
     const grantId = await grant.save();
-    await this.finish(req, res, { consent: { grantId } }, true);
+    await this.finish(req, res, { ...(held ? { login: held } : {}), consent: { grantId } }, true);
   }
 
   /** Access now granted (the permission changed while the page was open): let the flow go on. */
@@ -109,6 +161,10 @@ export class OidcInteractionsService {
   /** The app receives `access_denied` with the reason. */
   async deny(req: IncomingMessage, res: ServerResponse, description: string): Promise<void> {
     await this.finish(req, res, { error: 'access_denied', error_description: description }, false);
+  }
+
+  private requested(interaction: Interaction): RequestedAccess | undefined {
+    return (interaction.prompt.details as LoginDetails)[REQUESTED_DETAIL];
   }
 
   /**

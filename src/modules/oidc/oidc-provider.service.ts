@@ -75,6 +75,39 @@ export interface ArborClient {
   appUid: string;
   name: string;
   redirectUris: string[];
+  /** `skip_authorization`: the provider grants what it asks for, no consent page. */
+  firstParty: boolean;
+}
+
+/**
+ * What an authorization request asks the user to grant, as the provider's consent prompt counts it:
+ * OpenID scopes, claims of the `claims` parameter, and scopes per resource server (Arbor's API).
+ */
+export interface RequestedAccess {
+  oidcScopes: string[];
+  claims: string[];
+  resourceScopes: Record<string, string[]>;
+}
+
+/** The login prompt's detail carrying the RequestedAccess, for the page that follows the sign-in. */
+export const REQUESTED_DETAIL = 'arbor_requested';
+
+/** Claims the consent prompt never asks for (they describe the sign-in, not the user). */
+const UNCONSENTED_CLAIMS = new Set(['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss']);
+
+function requestedAccess(ctx: KoaContextWithOIDC): RequestedAccess {
+  const { oidc } = ctx;
+  const requestedScopes = [...oidc.requestParamScopes];
+  const resourceScopes: Record<string, string[]> = {};
+  for (const [indicator, server] of Object.entries(oidc.resourceServers ?? {})) {
+    const scopes = requestedScopes.filter((scope) => server.scopes.has(scope));
+    if (scopes.length > 0) resourceScopes[indicator] = scopes;
+  }
+  return {
+    oidcScopes: [...oidc.requestParamOIDCScopes],
+    claims: [...oidc.requestParamClaims].filter((claim) => !UNCONSENTED_CLAIMS.has(claim)),
+    resourceScopes,
+  };
 }
 
 /**
@@ -243,6 +276,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       appUid: metadata.arbor_app_uid as string,
       name: metadata.client_name as string,
       redirectUris: metadata.redirect_uris as string[],
+      firstParty: metadata.arbor_skip_consent === true,
     };
   }
 
@@ -318,22 +352,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     const user = this.accounts.userBehind(account) ?? (await this.accounts.findUser(account.accountId));
     if (!user || !(await this.accounts.hasAccess(user, client.arbor_app_uid as string))) return found;
     const grant = found ?? new provider.Grant({ accountId: account.accountId, clientId: client.clientId });
-    let changed = found === undefined;
-    const missing = (requested: Iterable<string>, held: Iterable<string>): string[] => {
-      const have = new Set(held);
-      return [...requested].filter((item) => !have.has(item));
-    };
-    const scopes = missing(ctx.oidc.requestParamOIDCScopes, grant.getOIDCScopeEncountered().split(' '));
-    if (scopes.length > 0) grant.addOIDCScope(scopes.join(' '));
-    const claims = missing(ctx.oidc.requestParamClaims, grant.getOIDCClaimsEncountered());
-    if (claims.length > 0) grant.addOIDCClaims(claims);
-    changed ||= scopes.length > 0 || claims.length > 0;
-    for (const [indicator, server] of Object.entries(ctx.oidc.resourceServers ?? {})) {
-      const requested = [...ctx.oidc.requestParamScopes].filter((scope) => server.scopes.has(scope));
-      const add = missing(requested, grant.getResourceScopeEncountered(indicator).split(' '));
-      if (add.length > 0) grant.addResourceScope(indicator, add.join(' '));
-      changed ||= add.length > 0;
-    }
+    const changed = grantRequested(grant, requestedAccess(ctx)) || found === undefined;
     if (changed) await grant.save();
     return grant;
   }
@@ -346,7 +365,13 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       secure: ctx.secure,
     });
     const policy = basePolicy();
-    policy.get('login')?.checks.add(
+    const login = policy.get('login');
+    if (login) {
+      // The hosted page that takes the sign-in can then ask for consent at once (see WebController).
+      const details = login.details;
+      login.details = async (ctx) => ({ ...(await details(ctx)), [REQUESTED_DETAIL]: requestedAccess(ctx) });
+    }
+    login?.checks.add(
       new Check('arbor_session', 'the Arbor sign-in of this browser ended', async (ctx) => {
         const accountId = ctx.oidc.session?.accountId;
         if (!accountId) return Check.NO_NEED_TO_PROMPT;
@@ -680,4 +705,27 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       ctx.cookies.set(SESSION_COOKIE, null, { path: '/', httpOnly: true, sameSite: 'lax' });
     });
   }
+}
+
+/**
+ * Adds to a grant whatever of `requested` it does not hold yet; whether anything was added. The
+ * consent page's approval and a first-party app's implicit one both grant this way.
+ */
+export function grantRequested(grant: Grant, requested: RequestedAccess): boolean {
+  const missing = (wanted: string[], held: Iterable<string>): string[] => {
+    const have = new Set(held);
+    return wanted.filter((item) => !have.has(item));
+  };
+  let changed = false;
+  const scopes = missing(requested.oidcScopes, grant.getOIDCScopeEncountered().split(' '));
+  if (scopes.length > 0) grant.addOIDCScope(scopes.join(' '));
+  const claims = missing(requested.claims, grant.getOIDCClaimsEncountered());
+  if (claims.length > 0) grant.addOIDCClaims(claims);
+  changed ||= scopes.length > 0 || claims.length > 0;
+  for (const [indicator, wanted] of Object.entries(requested.resourceScopes)) {
+    const add = missing(wanted, grant.getResourceScopeEncountered(indicator).split(' '));
+    if (add.length > 0) grant.addResourceScope(indicator, add.join(' '));
+    changed ||= add.length > 0;
+  }
+  return changed;
 }

@@ -139,20 +139,14 @@ export class WebController {
     const session = await this.session(req);
     if (view.prompt === 'login') {
       // Already signed in to Arbor in this browser: single sign-on, no form.
-      if (session) return this.interactions.finishLogin(req, res, session.user.id);
+      if (session) return this.signedIn(req, res, view, session.user);
       await this.renderLogin(req, res, 200, this.inInteraction(view), {});
       return;
     }
     if (!session || String(session.user.id) !== view.accountId) return this.expired(req, res);
     if (!(await this.interactions.mayUse(session.user, view))) return this.denied(req, res, view);
     if (view.prompt === 'access') return this.interactions.resume(req, res);
-    const ctx = await this.pages.context(req, res);
-    this.pages.send(
-      res,
-      200,
-      consentPage(ctx, { uid: view.uid, appName: view.client.name, scopes: view.scopes }),
-      view.client.redirectUris,
-    );
+    await this.renderConsent(req, res, view);
   }
 
   @Post('interaction/:uid/login')
@@ -179,7 +173,9 @@ export class WebController {
     const view = await this.interactions.details(req, res);
     if (!view || !this.pages.csrfValid(req)) return this.expired(req, res);
     const session = await this.session(req);
-    if (!session || String(session.user.id) !== view.accountId || view.prompt === 'login') {
+    // At the login prompt only a sign-in held for this consent (holdLogin) can be approved.
+    const accountId = view.prompt === 'login' ? view.heldAccountId : view.accountId;
+    if (!session || accountId === undefined || String(session.user.id) !== accountId) {
       return this.expired(req, res);
     }
     if (!(await this.interactions.mayUse(session.user, view))) return this.denied(req, res, view);
@@ -260,7 +256,35 @@ export class WebController {
     const view = await this.interactions.details(req, res);
     if (!view || view.prompt !== 'login') return this.expired(req, res);
     const user = await step(this.inInteraction(view));
-    if (user) await this.interactions.finishLogin(req, res, user.id);
+    if (user) await this.signedIn(req, res, view, user);
+  }
+
+  /**
+   * The browser is signed in at an interaction's login prompt. When consent is what the provider
+   * would ask next, and the user may use the app, the consent page comes in this answer, the sign-in
+   * held for it; otherwise the flow resumes with the sign-in.
+   */
+  private async signedIn(
+    req: Request,
+    res: Response,
+    view: InteractionView,
+    user: UserEntity,
+  ): Promise<void> {
+    if (this.interactions.consentFollows(view) && (await this.interactions.mayUse(user, view))) {
+      await this.interactions.holdLogin(req, user.id);
+      return this.renderConsent(req, res, view);
+    }
+    await this.interactions.finishLogin(req, res, user.id);
+  }
+
+  private async renderConsent(req: Request, res: Response, view: InteractionView): Promise<void> {
+    const ctx = await this.pages.context(req, res);
+    this.pages.send(
+      res,
+      200,
+      consentPage(ctx, { uid: view.uid, appName: view.client.name, scopes: view.scopes }),
+      view.client.redirectUris,
+    );
   }
 
   /** The sign-in page: the SMS forms while SMS codes are on, a captcha wherever the site's rules ask for one. */
