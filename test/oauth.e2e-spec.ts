@@ -183,7 +183,8 @@ describe('OAuth 2.0 / OIDC provider', () => {
     expect(signIn.status).toBe(200);
     expect(signIn.headers.location).toBeUndefined();
     expect(/action="\/interaction\/([^/"]+)\/confirm"/.exec(signIn.text)?.[1]).toBe(uid);
-    expect(signIn.text.match(/<li>/g)).toHaveLength(4);
+    const listed = /<ul class="scopes">([\s\S]*?)<\/ul>/.exec(signIn.text)?.[1] ?? '';
+    expect(listed.match(/<li>/g)).toHaveLength(4);
     expect(signIn.headers['set-cookie']?.toString()).toContain('spauthn=');
 
     // Approved: one resume leads to the app; the provider finds nothing more to ask.
