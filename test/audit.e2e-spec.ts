@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { TransactionRunner } from '../src/common/database/transaction-runner';
 import { requestContext } from '../src/common/logging/request-context';
 import { AuditSearchIndexer } from '../src/modules/audit/audit-search-indexer';
-import { AuditService } from '../src/modules/audit/audit.service';
+import { type AuditEntryInput, AuditService } from '../src/modules/audit/audit.service';
 import { registerApp, tokenRequest } from './harness/oauth';
 import {
   ADMIN_PASSWORD,
@@ -499,8 +499,6 @@ describe('audit log', () => {
   });
 
   it('searches summaries by any substring through the trigram index, as the column collation compares', async () => {
-    const audit = t.app.get(AuditService);
-    const tx = t.app.get(TransactionRunner);
     const summaries = [
       '修改用户 张三丰 (zsf01)',
       '删除应用 Ëmile Payroll (payroll_x)',
@@ -509,13 +507,9 @@ describe('audit log', () => {
       '误报 abca bcab',
       '登录 李四',
     ];
-    await requestContext.exit(() =>
-      tx.run((manager) =>
-        audit.recordMany(
-          manager,
-          summaries.map((summary) => ({ subject: 'user_update' as const, summary })),
-        ),
-      ),
+    await recordAsSystem(
+      t,
+      summaries.map((summary) => ({ subject: 'user_update' as const, summary })),
     );
     const found = async (needle: string): Promise<string[]> =>
       (await logs(`&summary=${encodeURIComponent(needle)}`)).results.map((e) => e.summary);
@@ -545,21 +539,15 @@ describe('audit log', () => {
   });
 
   it('counts up to 10,000 matches and pages many and few matches newest first', async () => {
-    const audit = t.app.get(AuditService);
-    const tx = t.app.get(TransactionRunner);
     // 10,050 entries in five moments, so order is by time first and id second.
     for (let batch = 0; batch < 5; batch++) {
       t.advanceClock(1000);
-      await requestContext.exit(() =>
-        tx.run((manager) =>
-          audit.recordMany(
-            manager,
-            Array.from({ length: 2010 }, (_, i) => ({
-              subject: 'perm_assign' as const,
-              summary: `bulkcap b${batch} n${i}`,
-            })),
-          ),
-        ),
+      await recordAsSystem(
+        t,
+        Array.from({ length: 2010 }, (_, i) => ({
+          subject: 'perm_assign' as const,
+          summary: `bulkcap b${batch} n${i}`,
+        })),
       );
     }
     const many = (await t.http.get(`${API}/log/?summary=bulkcap&page_size=100`).set(admin).expect(200))
@@ -593,6 +581,14 @@ describe('audit log', () => {
     ]);
   });
 });
+
+/** Entries written in one unit of work outside any request, as a CLI or job writes them. */
+async function recordAsSystem(app: TestApp, entries: AuditEntryInput[]): Promise<void> {
+  const audit = app.app.get(AuditService);
+  await requestContext.exit(() =>
+    app.app.get(TransactionRunner).run((manager) => audit.recordMany(manager, entries)),
+  );
+}
 
 /** Search trigrams whose entry is gone. */
 async function orphanGrams(app: TestApp): Promise<number> {
@@ -634,19 +630,14 @@ describe('audit log settings', () => {
     const r = await createTestApp({ AUDIT_RETENTION_DAYS: '2' });
     try {
       const audit = r.app.get(AuditService);
-      const tx = r.app.get(TransactionRunner);
       const indexer = r.app.get(AuditSearchIndexer);
       for (let round = 0; round < 8; round++) {
-        await requestContext.exit(() =>
-          tx.run((manager) =>
-            audit.recordMany(
-              manager,
-              Array.from({ length: 60 }, (_, i) => ({
-                subject: 'user_update' as const,
-                summary: `purge race r${round} entry ${i} 修改用户`,
-              })),
-            ),
-          ),
+        await recordAsSystem(
+          r,
+          Array.from({ length: 60 }, (_, i) => ({
+            subject: 'user_update' as const,
+            summary: `purge race r${round} entry ${i} 修改用户`,
+          })),
         );
         r.advanceClock(3 * 24 * 3600 * 1000);
         // The entries are still queued for the index: it and the purge run at once.
