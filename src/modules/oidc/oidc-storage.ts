@@ -7,6 +7,7 @@ import { DirectSql } from '../../common/database/direct-sql';
 import { Clock } from '../../common/time/clock';
 import { OidcPayloadEntity } from './entities/oidc-payload.entity';
 import { OidcPayloadSql } from './oidc-payload-sql';
+import type { StoredHash, TrackedHashReads } from './redis-tracked-reads';
 
 /** Where the provider keeps its artifacts: the database (default) or Redis (when REDIS_URL is set). */
 export interface OidcStorage {
@@ -166,6 +167,21 @@ const CONSUME = `
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'consumed', ARGV[1]) end
 return 0`;
 
+const absent = (hash: StoredHash): boolean => hash.payload === undefined;
+
+/**
+ * The lookups worth keeping in memory: a resource server introspects the same access token on every
+ * call it gets, and asks for it in all three token models (the provider does not know which it is),
+ * so each introspection is three reads of keys that rarely change. An access token is only ever issued,
+ * then deleted or expired: all of which Redis reports. A refresh token is also marked consumed, and
+ * reuse detection must see that mark on every replica with no delay at all: only its absence is kept.
+ */
+const KEPT_READS: Partial<Record<string, (hash: StoredHash) => boolean>> = {
+  AccessToken: () => true,
+  ClientCredentials: () => true,
+  RefreshToken: absent,
+};
+
 /** The scripts above, as ioredis defines them on the client. */
 interface ScriptCommands {
   arborOidcUpsert(
@@ -191,6 +207,8 @@ export class RedisOidcStorage implements OidcStorage {
     /** Seconds an artifact saved without a lifetime is indexed for (no artifact outlives its grant). */
     private readonly grantTtlSeconds: number,
     private readonly prefix = 'arbor:oidc:',
+    /** Token lookups kept in memory while Redis tracks them (see KEPT_READS); none without. */
+    private readonly reads?: TrackedHashReads,
   ) {
     redis.defineCommand('arborOidcUpsert', { numberOfKeys: 5, lua: UPSERT });
     redis.defineCommand('arborOidcFindBy', { numberOfKeys: 1, lua: FIND_BY });
@@ -202,12 +220,14 @@ export class RedisOidcStorage implements OidcStorage {
     const uidKey = (uid: string) => `${this.prefix}${model}:uid:${uid}`;
     const userCodeKey = (code: string) => `${this.prefix}${model}:user_code:${code}`;
     const scripts = this.redis as unknown as ScriptCommands;
-    const artifact = (stored: Record<string, string>): AdapterPayload | undefined => {
+    const artifact = (stored: StoredHash): AdapterPayload | undefined => {
       if (!stored.payload) return undefined;
       const payload = JSON.parse(stored.payload) as AdapterPayload;
       return stored.consumed ? { ...payload, consumed: Number(stored.consumed) } : payload;
     };
-    const find = async (id: string) => artifact(await this.redis.hgetall(key(id)));
+    const keep = KEPT_READS[model];
+    const find = async (id: string) =>
+      artifact(keep && this.reads ? await this.reads.read(key(id), keep) : await this.redis.hgetall(key(id)));
     const findBy = async (pointer: string) => {
       const flat = await scripts.arborOidcFindBy(pointer, key(''));
       const stored: Record<string, string> = {};
@@ -231,21 +251,26 @@ export class RedisOidcStorage implements OidcStorage {
           now,
           id,
         );
+        this.reads?.forget([key(id)]);
       },
       find,
       findByUid: (uid) => findBy(uidKey(uid)),
       findByUserCode: (code) => findBy(userCodeKey(code)),
       consume: async (id) => {
         await scripts.arborOidcConsume(key(id), Math.floor(Date.now() / 1000));
+        this.reads?.forget([key(id)]);
       },
       destroy: async (id) => {
         await this.redis.del(key(id));
+        this.reads?.forget([key(id)]);
       },
       revokeByGrantId: async (grantId) => {
         const keys = await this.indexed(this.grantIndex(grantId), this.legacyGrantIndex(grantId));
+        const mine = keys.filter((k) => k.startsWith(`${this.prefix}${model}:`));
         const multi = this.redis.multi();
-        for (const k of keys) if (k.startsWith(`${this.prefix}${model}:`)) multi.del(k);
+        for (const k of mine) multi.del(k);
         await multi.exec();
+        this.reads?.forget(mine);
       },
     };
   }
@@ -255,6 +280,7 @@ export class RedisOidcStorage implements OidcStorage {
     const legacy = this.legacyAccountIndex(accountId);
     const keys = await this.indexed(index, legacy);
     await this.redis.del(...keys, index, legacy);
+    this.reads?.forget(keys);
   }
 
   async sessionsOf(_manager: EntityManager, accountId: string): Promise<AdapterPayload[]> {
@@ -282,6 +308,7 @@ export class RedisOidcStorage implements OidcStorage {
       ]),
     ];
     if (keys.length > 0) await this.redis.del(...keys);
+    this.reads?.forget(keys);
   }
 
   /** The keys an index lists, with those of the list it replaced (kept by stores written before). */
@@ -318,6 +345,7 @@ export class RedisOidcStorage implements OidcStorage {
   }
 
   async close(): Promise<void> {
+    await this.reads?.close();
     await this.redis.quit();
   }
 }
