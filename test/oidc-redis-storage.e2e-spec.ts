@@ -223,7 +223,7 @@ describe('RedisOidcStorage kept token lookups', () => {
 /** The Redis client id of a subscribed connection (which may not ask itself), found by its local port. */
 async function subscriberClientId(asker: Redis, subscriber: Redis): Promise<string> {
   const port = (subscriber.stream as { localPort?: number }).localPort;
-  const list = String(await asker.client('LIST', 'TYPE', 'pubsub'));
+  const list = String(await asker.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
   const id = list
     .split('\n')
     .map((line) => /^id=(\d+) addr=[^ ]*:(\d+) /.exec(line))
