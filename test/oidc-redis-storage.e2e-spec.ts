@@ -218,6 +218,20 @@ describe('RedisOidcStorage kept token lookups', () => {
     await other.del(`${prefix}AccessToken:at8`);
     await eventually(async () => (await tokens.find('at8')) === undefined, 'the deletion is seen again');
   });
+
+  it('turns tracking on again for a new reading connection', async () => {
+    const tokens = storage.adapterFor('ClientCredentials');
+    await tokens.upsert('cc5', { kind: 'ClientCredentials' }, 600);
+    await tokens.find('cc5');
+    await other.client('KILL', 'ID', String(await reader.client('ID')));
+    await eventually(() => Promise.resolve(!reads.tracking), 'tracking is off');
+    await eventually(() => Promise.resolve(reads.tracking), 'tracking is on again');
+    // Read over the new connection, so kept under its tracking: another client's deletion reaches it.
+    expect(await tokens.find('cc5')).toBeDefined();
+    expect(await tokens.find('cc5')).toBeDefined();
+    await other.del(`${prefix}ClientCredentials:cc5`);
+    await eventually(async () => (await tokens.find('cc5')) === undefined, 'the deletion is seen');
+  });
 });
 
 /** The Redis client id of a subscribed connection (which may not ask itself), found by its local port. */
