@@ -47,7 +47,11 @@ describe('DingTalk request window shared through Redis', () => {
   it('two limiters on one key never start more than the limit in any window together', async () => {
     const key = `arbor:test:rps:${randomBytes(4).toString('hex')}`;
     const limit = 10;
-    const windowMs = 400;
+    const windowMs = 1000;
+    // Redis decides by its own clock; the times here are taken when the grant's answer is handled,
+    // which on a loaded machine (the suites run two at a time beside their servers) can be tens of ms
+    // later.
+    const slackMs = 80;
     const [ra, rb] = [connect(), connect()];
     // Connected before the clock starts: a connection's set-up is not part of any window.
     await Promise.all([ra.ping(), rb.ping()]);
@@ -56,17 +60,16 @@ describe('DingTalk request window shared through Redis', () => {
     const starts: number[] = [];
     const began = Date.now();
     await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
+      Array.from({ length: 30 }, (_, i) =>
         (i % 2 === 0 ? a : b).acquire().then(() => starts.push(Date.now())),
       ),
     );
-    expect(starts).toHaveLength(50);
-    // Redis decides by its own clock; the times here are taken a little later, so allow a few ms.
-    expect(peakWithin(starts, windowMs - 15)).toBeLessThanOrEqual(limit);
-    // 50 starts at 10 per window: at least four full windows after the first ten.
-    expect(Date.now() - began).toBeGreaterThanOrEqual(4 * windowMs - 15);
+    expect(starts).toHaveLength(30);
+    expect(peakWithin(starts, windowMs - slackMs)).toBeLessThanOrEqual(limit);
+    // 30 starts at 10 per window: at least two full windows after the first ten.
+    expect(Date.now() - began).toBeGreaterThanOrEqual(2 * windowMs - slackMs);
     // Each limiter alone would have let 10 start in the first window: they shared one.
-    expect(starts.filter((t) => t - starts[0] < windowMs - 15)).toHaveLength(limit);
+    expect(starts.filter((t) => t - starts[0] < windowMs - slackMs)).toHaveLength(limit);
   });
 
   it('a grant that waits in a busy event loop does not let later grants bunch with it', async () => {
