@@ -37,7 +37,9 @@ import {
  * (bench/oauth-bare.ts: in-memory adapter, the same client metadata, plain node http, no Nest), the two
  * taking turns in alternating rounds (A B, B A) with the same closed loop:
  * - client_credentials grant, tokens/s: target 1,000/s and at least 0.7 of the bare provider;
- * - token introspection, req/s: target 3,000/s;
+ * - token introspection, req/s: target 3,000/s (each worker introspects its own client_credentials token
+ *   again and again, as a resource server does for the calls one token makes; on Redis, Arbor answers a
+ *   token it has seen from the lookups it keeps under Redis's client-side caching);
  * - refresh_token grant with rotation (each worker follows its own chain), req/s: target 400/s;
  * - the whole authorization-code login through the hosted pages (authorize, login form with the
  *   password, consent, code, token exchange with PKCE) beside a bare argon2id verify loop with the same
