@@ -219,6 +219,28 @@ describe('RedisOidcStorage kept token lookups', () => {
     await eventually(async () => (await tokens.find('at8')) === undefined, 'the deletion is seen again');
   });
 
+  it('drops everything it keeps when a database is flushed', async () => {
+    // A database of its own (the other suites use the first): Redis tells every tracking client of a
+    // flush with an empty invalidation, whatever it had read.
+    const url = process.env.ARBOR_TEST_REDIS_URL as string;
+    const scratch = new Redis(url, { db: 15, enableAutoPipelining: true });
+    const scratchReads = TrackedHashReads.beside(scratch, (error) => problems.push(error));
+    const scratchStorage = new RedisOidcStorage(scratch, 3600, prefix, scratchReads);
+    try {
+      await eventually(() => Promise.resolve(scratchReads.tracking), 'tracking is on');
+      const tokens = scratchStorage.adapterFor('AccessToken');
+      await tokens.upsert('at15', { kind: 'AccessToken' }, 600);
+      expect(await tokens.find('at15')).toBeDefined();
+      expect(await tokens.find('at15')).toBeDefined();
+      const flusher = new Redis(url, { db: 15 });
+      await flusher.flushdb();
+      await flusher.quit();
+      await eventually(async () => (await tokens.find('at15')) === undefined, 'the flush is seen');
+    } finally {
+      await scratchStorage.close();
+    }
+  });
+
   it('turns tracking on again for a new reading connection', async () => {
     const tokens = storage.adapterFor('ClientCredentials');
     await tokens.upsert('cc5', { kind: 'ClientCredentials' }, 600);

@@ -114,17 +114,16 @@ export class TrackedHashReads {
 
   /** RESP2 tracking messages: the keys that changed, or nil when everything must go (FLUSHALL). */
   private invalidated(keys: unknown): void {
-    if (!Array.isArray(keys)) {
-      this.generation += 1;
-      this.entries.clear();
-      this.reading.clear();
-      return;
-    }
-    this.forget(keys.map(String));
+    if (Array.isArray(keys)) this.forget(keys.map(String));
+    else this.dropAll();
   }
 
   private deactivate(): void {
     this.active = false;
+    this.dropAll();
+  }
+
+  private dropAll(): void {
     this.generation += 1;
     this.entries.clear();
     this.reading.clear();
