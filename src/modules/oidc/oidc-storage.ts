@@ -167,8 +167,6 @@ const CONSUME = `
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'consumed', ARGV[1]) end
 return 0`;
 
-const absent = (hash: StoredHash): boolean => hash.payload === undefined;
-
 /**
  * The lookups worth keeping in memory: a resource server introspects the same access token on every
  * call it gets, and asks for it in all three token models (the provider does not know which it is),
@@ -179,7 +177,7 @@ const absent = (hash: StoredHash): boolean => hash.payload === undefined;
 const KEPT_READS: Partial<Record<string, (hash: StoredHash) => boolean>> = {
   AccessToken: () => true,
   ClientCredentials: () => true,
-  RefreshToken: absent,
+  RefreshToken: (hash) => hash.payload === undefined,
 };
 
 /** The scripts above, as ioredis defines them on the client. */

@@ -33,7 +33,6 @@ export class TrackedHashReads {
     private readonly reader: Redis,
     private readonly invalidations: Redis,
     private readonly onProblem: (error: unknown) => void,
-    private readonly maxEntries = MAX_ENTRIES,
   ) {
     invalidations.on('messageBuffer', (channel: Buffer, keys: unknown) => {
       if (channel.toString() === INVALIDATE_CHANNEL) this.invalidated(keys);
@@ -89,8 +88,7 @@ export class TrackedHashReads {
       // key as it was before.
       if (this.reading.get(key) === read && this.generation === generation && keep(hash)) {
         this.entries.set(key, hash);
-        if (this.entries.size > this.maxEntries)
-          this.entries.delete(this.entries.keys().next().value as string);
+        if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
       }
       return hash;
     } finally {
@@ -132,8 +130,6 @@ export class TrackedHashReads {
   /** On every connection of the subscriber: its new client id, then the channel, then tracking to it. */
   private async subscribe(): Promise<void> {
     if (this.closed) return;
-    this.redirectId = undefined;
-    this.deactivate();
     try {
       const id = String(await this.invalidations.client('ID'));
       await this.invalidations.subscribe(INVALIDATE_CHANNEL);
