@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { datetimeParameter } from '../src/common/database/transaction-runner';
 import { LoginThrottleService, PURGE_THROTTLES_JOB } from '../src/modules/auth/login-throttle.service';
@@ -109,7 +110,7 @@ describe('per-IP throttling', () => {
       TRUST_PROXY: 'loopback',
     });
     // Another replica's limiter: the same class against the same Redis.
-    const otherReplica = new RedisRateLimiter(redisUrl);
+    const otherReplica = new RedisRateLimiter(redisUrl, pino({ level: 'silent' }));
     try {
       const ip = `203.0.113.${Math.floor(Math.random() * 200) + 1}`;
       const hit = () =>

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,10 +110,11 @@ export async function startMariaDb(bufferPool = '64M'): Promise<RunningService> 
   return { url: `mariadb://arbor:${password}@127.0.0.1:${port}`, pid: child.pid ?? 0, dir };
 }
 
-export async function startRedis(): Promise<RunningService> {
+/** A throwaway redis-server; on `port` when given, to start one again where a stopped one was. */
+export async function startRedis(port?: number): Promise<RunningService> {
   const redis = findBinary(['/usr/bin/redis-server']);
   const dir = mkdtempSync(join(tmpdir(), 'arbor-redis-'));
-  const port = await freePort();
+  port ??= await freePort();
   const child = spawn(
     redis,
     [
@@ -159,13 +160,25 @@ export function stopService(service: RunningService): void {
     // already gone
   }
   const deadline = Date.now() + 15000;
-  while (Date.now() < deadline) {
-    try {
-      process.kill(service.pid, 0);
-    } catch {
-      break;
-    }
-    execFileSync('sleep', ['0.1']);
-  }
+  while (Date.now() < deadline && isRunning(service.pid)) execFileSync('sleep', ['0.1']);
   rmSync(service.dir, { recursive: true, force: true });
+}
+
+/**
+ * Whether the process still runs. One this process started stays a zombie until its exit is reaped
+ * by the event loop, which this synchronous wait blocks: a zombie counts as ended.
+ */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state …"; the command name may hold spaces, the state follows ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }

@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject 
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { DomainError } from '../errors/domain-error';
+import { isServiceOutage, OUTAGE_RETRY_AFTER_SECONDS } from '../errors/service-outage';
 import { ROOT_LOGGER } from '../logging/logging.module';
 import { currentRequestId } from '../logging/request-context';
 
@@ -20,7 +21,8 @@ export class OAuthError extends DomainError {
 
 /**
  * Errors on the Nest-served /oauth routes, as RFC 6749 bodies (the provider renders its own the same
- * way). Anything unexpected is a logged 500 `server_error` with the request id, never a stack.
+ * way). An unreachable database or Redis is a 503 `temporarily_unavailable`; anything else unexpected
+ * is a logged 500 `server_error` with the request id, never a stack.
  */
 @Catch()
 export class OAuthExceptionFilter implements ExceptionFilter {
@@ -41,6 +43,18 @@ export class OAuthExceptionFilter implements ExceptionFilter {
       res.status(status).json({
         error: status === 404 ? 'not_found' : 'invalid_request',
         error_description: exception.message,
+      });
+      return;
+    }
+    if (isServiceOutage(exception)) {
+      this.logger.error(
+        { err: exception, method: req.method, path: req.path },
+        'backing service unreachable',
+      );
+      res.setHeader('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
+      res.status(503).json({
+        error: 'temporarily_unavailable',
+        error_description: 'The service is temporarily unavailable, try again shortly.',
       });
       return;
     }

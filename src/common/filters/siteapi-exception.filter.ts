@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject 
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { DomainError } from '../errors/domain-error';
+import { isServiceOutage, OUTAGE_RETRY_AFTER_SECONDS } from '../errors/service-outage';
 import { ROOT_LOGGER } from '../logging/logging.module';
 import { currentRequestId } from '../logging/request-context';
 
@@ -18,7 +19,8 @@ const DEFAULT_DETAIL: Record<number, string> = {
 
 /**
  * Renders every error on the REST API as ArkID/DRF does. Domain errors carry their body; framework
- * HTTP errors become `{"detail": …}`; anything else is a logged 500 with the request id and no stack.
+ * HTTP errors become `{"detail": …}`; a database or Redis that cannot be reached, a logged 503 with
+ * Retry-After; anything else is a logged 500 with the request id and no stack.
  */
 @Catch()
 export class SiteApiExceptionFilter implements ExceptionFilter {
@@ -48,6 +50,20 @@ export class SiteApiExceptionFilter implements ExceptionFilter {
     }
     const bodyError = asBodyParserError(exception);
     if (bodyError) return { status: bodyError.status, body: { detail: bodyError.detail }, headers: {} };
+    if (isServiceOutage(exception)) {
+      this.logger.error(
+        { err: exception, method: req.method, path: req.path },
+        'backing service unreachable',
+      );
+      return {
+        status: 503,
+        body: {
+          detail: 'The service is temporarily unavailable, try again shortly.',
+          request_id: currentRequestId() ?? null,
+        },
+        headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_SECONDS) },
+      };
+    }
 
     this.logger.error({ err: exception, method: req.method, path: req.path }, 'unhandled error');
     return {

@@ -1,6 +1,8 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
+import type { Logger } from 'pino';
+import { ROOT_LOGGER } from '../../common/logging/logging.module';
 import { AppConfig } from '../../config/app-config';
 import { AccountsModule } from '../accounts/accounts.module';
 import { AuditModule } from '../audit/audit.module';
@@ -48,9 +50,9 @@ import { TokensService } from './tokens.service';
     { provide: APP_GUARD, useClass: PrincipalGuard },
     {
       provide: RATE_LIMITER,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig): RateLimiter =>
-        config.redisUrl ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter(),
+      inject: [AppConfig, ROOT_LOGGER],
+      useFactory: (config: AppConfig, logger: Logger): RateLimiter =>
+        config.redisUrl ? new RedisRateLimiter(config.redisUrl, logger) : new MemoryRateLimiter(),
     },
   ],
   exports: [AuthService, TokensService, BearerKeysLink, LoginExtensions, RATE_LIMITER],

@@ -3,6 +3,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { DelayedError, type Job, type Queue, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../../common/logging/logging.module';
+import { logBullMqErrors } from '../../common/redis/outage-log';
 import { Clock } from '../../common/time/clock';
 import type { TaskEntity } from './entities/task.entity';
 import { JobRegistry } from './job-registry';
@@ -33,7 +34,12 @@ function jobOptions(taskId: string, delayMs: number) {
 export class BullQueueDriver implements QueueDriver {
   readonly kind = 'bullmq' as const;
 
-  constructor(@InjectQueue(JOBS_QUEUE) private readonly queue: Queue<JobData>) {}
+  constructor(
+    @InjectQueue(JOBS_QUEUE) private readonly queue: Queue<JobData>,
+    @Inject(ROOT_LOGGER) logger: Logger,
+  ) {
+    logBullMqErrors(queue, logger, 'job queue');
+  }
 
   async dispatch(task: TaskEntity, delayMs: number): Promise<void> {
     await this.queue.add(task.jobName, { taskId: task.taskId }, jobOptions(task.taskId, delayMs));
@@ -45,9 +51,17 @@ export class BullQueueDriver implements QueueDriver {
  * (exponential backoff decided by the runner from the task row, which survives Redis); a task that
  * fails for good lands in BullMQ's failed set.
  */
-export class BullJobProcessor extends WorkerHost {
-  constructor(private readonly runner: JobRunner) {
+export class BullJobProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly runner: JobRunner,
+    private readonly logger: Logger,
+  ) {
     super();
+  }
+
+  /** The worker exists once @nestjs/bullmq has explored the processors, before bootstrap. */
+  onApplicationBootstrap(): void {
+    logBullMqErrors(this.worker, this.logger, 'job worker');
   }
 
   async process(job: Job<JobData>, token?: string): Promise<void> {

@@ -1,6 +1,8 @@
 import { BullModule, Processor } from '@nestjs/bullmq';
 import { type DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import type { Logger } from 'pino';
+import { ROOT_LOGGER } from '../../common/logging/logging.module';
 import type { AppConfig } from '../../config/app-config';
 import { BullJobProcessor, BullQueueDriver, JOBS_QUEUE, TaskReconciler } from './bullmq-queue.driver';
 import { InlineQueueDriver } from './inline-queue.driver';
@@ -89,8 +91,8 @@ export class JobsModule {
               TaskReconciler,
               {
                 provide: BullJobProcessor,
-                inject: [JobRunner],
-                useFactory: (r: JobRunner) => new BullJobProcessor(r),
+                inject: [JobRunner, ROOT_LOGGER],
+                useFactory: (runner: JobRunner, logger: Logger) => new BullJobProcessor(runner, logger),
               },
             ]
           : []),

@@ -16,6 +16,7 @@ import { ChangeStamps } from '../../common/database/change-stamps';
 import { derivedKey } from '../../common/crypto/secret-box';
 import { TransactionRunner } from '../../common/database/transaction-runner';
 import { DomainError } from '../../common/errors/domain-error';
+import { isServiceOutage, OUTAGE_RETRY_AFTER_SECONDS } from '../../common/errors/service-outage';
 import { ROOT_LOGGER } from '../../common/logging/logging.module';
 import { currentRequestFacts } from '../../common/logging/request-context';
 import { UNMATCHED_ROUTE } from '../../common/metrics/http-metrics.middleware';
@@ -34,6 +35,7 @@ import { OIDC_STORAGE } from './oidc.tokens';
 import type { OidcStorage } from './oidc-storage';
 import { CookieSigner } from './cookie-signer';
 import { type KeySet, SIGNING_ALG, SigningKeysService } from './signing-keys.service';
+import { providerOutage, withOutagesReported } from './storage-outages';
 
 const { Check, Prompt, base: basePolicy } = interactionPolicy;
 
@@ -238,9 +240,16 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
           res.destroy();
           return;
         }
-        res.statusCode = 500;
+        const outage = isServiceOutage(error);
+        res.statusCode = outage ? 503 : 500;
         res.setHeader('Content-Type', 'application/json');
-        res.end(JSON.stringify({ error: 'server_error', error_description: 'the provider is unavailable' }));
+        if (outage) res.setHeader('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
+        res.end(
+          JSON.stringify({
+            error: outage ? 'temporarily_unavailable' : 'server_error',
+            error_description: 'the provider is unavailable',
+          }),
+        );
       },
     );
   }
@@ -404,7 +413,12 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       1,
     );
     return {
-      adapter: (name: string) => (name === 'Client' ? this.clientAdapter() : this.storage.adapterFor(name)),
+      adapter: (name: string) =>
+        withOutagesReported(
+          name === 'Client' ? this.clientAdapter() : this.storage.adapterFor(name),
+          name,
+          this.logger,
+        ),
       clients: [],
       findAccount: async (ctx, sub) => {
         const user = await this.accounts.findUser(sub);
@@ -535,7 +549,13 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
           : undefined,
       clientBasedCORS: (_ctx, origin, client) =>
         client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
-      renderError: (ctx, out) => {
+      renderError: (ctx, out, error) => {
+        const outage = providerOutage(error);
+        if (outage !== error && outage instanceof errors.OIDCProviderError) {
+          // An outage met in Arbor's own hooks (an account or permission lookup), not in the storage.
+          ctx.status = 503;
+          out = { error: outage.error, error_description: outage.error_description };
+        }
         ctx.set('Content-Security-Policy', this.pages.pages.contentSecurityPolicy([]));
         ctx.type = 'html';
         ctx.body = this.pages.pages.error(pageRequest(ctx), out);
@@ -688,9 +708,18 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
     });
     instance.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
       this.logger.error({ err: error, path: ctx.path }, 'OAuth provider error');
+      const outage = providerOutage(error);
+      // JSON answers (the HTML ones went through renderError): an outage in Arbor's own hooks.
+      if (outage !== error && outage instanceof errors.OIDCProviderError && ctx.status !== 503) {
+        if (typeof ctx.body === 'object' && ctx.body !== null && 'error' in ctx.body) {
+          ctx.status = 503;
+          ctx.body = { error: outage.error, error_description: outage.error_description };
+        }
+      }
     });
     instance.use(async (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => {
       await next();
+      if (ctx.status === 503) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
       const oidc = ctx.oidc as KoaContextWithOIDC['oidc'] | undefined;
       if (oidc?.route === 'end_session' && ctx.status === 200) this.confirmLogout(ctx);
       // Single sign-out: confirming the provider's sign-out also ends the browser's Arbor session.

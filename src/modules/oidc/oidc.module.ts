@@ -4,6 +4,7 @@ import { PURGE_OIDC_JOB, PurgeOidcProcessor } from './jobs/purge-expired.process
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../../common/logging/logging.module';
+import { logRedisOutages } from '../../common/redis/outage-log';
 import { AppConfig } from '../../config/app-config';
 import { AccountsModule } from '../accounts/accounts.module';
 import { AuthModule } from '../auth/auth.module';
@@ -46,6 +47,7 @@ import { UserinfoController } from './userinfo.controller';
         // Commands issued in one event-loop turn (concurrent requests' lookups and saves) go out as one
         // pipeline: fewer writes and wake-ups on both ends under load.
         const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+        logRedisOutages(redis, logger, 'OAuth provider state');
         const reads = TrackedHashReads.beside(redis, (error) =>
           logger.warn({ err: error }, 'Redis client-side caching of token lookups is off'),
         );

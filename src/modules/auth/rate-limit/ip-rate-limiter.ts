@@ -1,4 +1,6 @@
 import Redis from 'ioredis';
+import type { Logger } from 'pino';
+import { logRedisOutages } from '../../../common/redis/outage-log';
 
 /** Fixed-window request counting per key (client IP). */
 export interface RateLimiter {
@@ -49,9 +51,11 @@ export class RedisRateLimiter implements RateLimiter {
 
   constructor(
     url: string,
+    logger: Logger,
     private readonly prefix = 'arbor:ratelimit:',
   ) {
     this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    logRedisOutages(this.redis, logger, 'rate limits');
   }
 
   async hit(
