@@ -60,6 +60,39 @@ describe('brute-force protection', () => {
     expect(res.body.detail).toMatch(/Too many failed login attempts/);
   });
 
+  it('counts a wrong current password on a password or contact change toward the same lockout', async () => {
+    const u = await createUser(t);
+    const session = (await attempt(u).expect(200)).body.token as string;
+    const changePassword = (username: string, old_password: string) =>
+      t.http
+        .patch(`${API}/ucenter/password/`)
+        .send({ username, old_password, new_password: 'Fresh-pass-2026' });
+    // An unknown account answers as a wrong password does, and is counted the same way.
+    const unknown = await changePassword(`nobody${u.username}`, 'Wrong-pass-1');
+    expect([unknown.status, unknown.body]).toEqual([400, { old_password: ['invalid'] }]);
+    for (let i = 0; i < 3; i++) {
+      const wrong = await changePassword(u.username, 'Wrong-pass-1');
+      expect([wrong.status, wrong.body]).toEqual([400, { old_password: ['invalid'] }]);
+    }
+    const contact = await t.http
+      .patch(`${API}/ucenter/contact/`)
+      .set('Authorization', `Token ${session}`)
+      .send({ password: 'Wrong-pass-1', email_token: 'not-a-token' });
+    expect([contact.status, contact.body]).toEqual([400, { password: ['invalid'] }]);
+    await attempt({ username: u.username, password: 'Wrong-pass-1' }).expect(400);
+    // Five failures: locked for every form that takes the password, the right one included.
+    for (const refused of [await changePassword(u.username, u.password), await attempt(u)]) {
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(500);
+    }
+    await t.http
+      .post(`${API}/user/${u.username}/unlock/`)
+      .set('Authorization', `Token ${await t.adminToken()}`)
+      .expect(200);
+    expect((await changePassword(u.username, u.password)).status).toBe(200);
+    await attempt({ username: u.username, password: 'Fresh-pass-2026' }).expect(200);
+  });
+
   it('counts one account across all of its identifiers', async () => {
     const u = await createUser(t, { private_email: 'multi@example.com', mobile: '13700000007' });
     await attempt({ username: u.username, password: 'Wrong-pass-1' }).expect(400);

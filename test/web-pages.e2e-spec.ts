@@ -6,7 +6,7 @@ import { pkce, REDIRECT, registerApp, type TestClient } from './harness/oauth';
 /**
  * The hosted pages in headless Chromium (Debian's, driven by playwright-core), against a listening app:
  * sign in, consent and land on the app's callback with a code; the access-denied page; the language
- * switch; sign-out. The pages are the same on either database, so this runs on SQLite only.
+ * switch; my apps (exactly those the permission engine lets me use); sign-out. The pages are the same on either database, so this runs on SQLite only.
  */
 (testDatabaseKind() === 'sqlite' ? describe : describe.skip)('hosted pages in a browser', () => {
   let t: TestApp;
@@ -114,15 +114,43 @@ import { pkce, REDIRECT, registerApp, type TestClient } from './harness/oauth';
     await page.context().close();
   });
 
-  it('shows my apps, then signs out of Arbor', async () => {
+  it('shows exactly the apps I may use, then signs out of Arbor', async () => {
+    const admin = { Authorization: `Token ${await t.adminToken()}` };
     const user = await createUser(t);
-    const client = await registerApp(t, {}, { index: 'https://rp.example/home', remark: 'Expense reports' });
+    const someoneElse = await createUser(t);
+    /** Puts a user on an app's access list: 1 white-lists, -1 black-lists. */
+    const assign = (app: TestClient, username: string, status: 1 | -1) =>
+      t.http
+        .patch(`${API}/perm/app_${app.appUid}_access/owner/`)
+        .set(admin)
+        .send({ user_perm_status: [{ uid: username, status }] })
+        .expect(200);
+    const open = await registerApp(t, {}, { index: 'https://rp.example/home', remark: 'Expense reports' });
+    const whiteListed = await registerApp(t, {}, { allow_any_user: false });
+    await assign(whiteListed, user.username, 1);
+    const closed = await registerApp(t, {}, { allow_any_user: false });
+    const blackListed = await registerApp(t, {});
+    await assign(blackListed, user.username, -1);
+    const othersOnly = await registerApp(t, {}, { allow_any_user: false });
+    await assign(othersOnly, someoneElse.username, 1);
+    // Mine: every app open to everyone (the earlier tests' too) but the black-listed one, and the white-listed one.
+    const every = await t.http.get(`${API}/app/?page_size=100`).set(admin).expect(200);
+    const apps = every.body.results as { uid: string; name: string; allow_any_user: boolean }[];
+    expect(apps).toHaveLength(every.body.count as number);
+    const mine = apps
+      .filter((a) => (a.allow_any_user && a.uid !== blackListed.appUid) || a.uid === whiteListed.appUid)
+      .map((a) => a.name)
+      .sort();
+    expect(mine).toEqual(expect.arrayContaining([`RP ${open.appUid}`, `RP ${whiteListed.appUid}`]));
+
     const { page } = await newPage('en-US');
     await page.goto(`${base}/workbench/`);
     await page.waitForSelector('#password');
     await signIn(page, user);
     await page.waitForURL(`${base}/workbench/`);
-    expect(await page.textContent('main')).toContain(`RP ${client.appUid}`);
+    const shown = await page.locator('ul.apps h2').allTextContents();
+    expect([...shown].sort()).toEqual(mine);
+    for (const app of [closed, blackListed, othersOnly]) expect(shown).not.toContain(`RP ${app.appUid}`);
     expect(await page.textContent('main')).toContain('Expense reports');
     await page.click('text=Sign out');
     await page.waitForSelector('#logout-yes');

@@ -6,8 +6,9 @@ import { API, createTestApp, createUser, login, type TestApp } from './harness/t
 
 /**
  * The profile page's contact changes (a mailed link for the e-mail, an SMS code for the mobile, both
- * through the lifecycle service with the current password) and its list of signed-in devices, each
- * of which can be signed out. Over HTTP, on both databases.
+ * through the lifecycle service with the current password), its password change (the lifecycle
+ * service's, which ends every session) and its list of signed-in devices, each of which can be signed
+ * out. Over HTTP, on both databases.
  */
 describe('profile page', () => {
   let t: TestApp;
@@ -55,6 +56,40 @@ describe('profile page', () => {
       .expect(303);
     const page = await agent.get('/profile/').expect(200);
     return { agent, page: page.text };
+  }
+
+  /** The password form as a browser posts it. */
+  const changePassword = (
+    agent: TestAgent,
+    page: string,
+    fields: { password: string; new_password: string; confirm_password?: string },
+  ) =>
+    agent
+      .post('/profile/password/')
+      .type('form')
+      .send({ csrf: csrfOf(page), confirm_password: fields.new_password, ...fields });
+
+  /** How many password changes by the current password the audit log holds for this user. */
+  const passwordChanges = async (username: string): Promise<number> => {
+    const log = await t.http.get(`${API}/log/?subject=ucenter_reset_pwd&page_size=100`).set(await admin());
+    const entries = (log.body as { results: { summary: string }[] }).results;
+    return entries.filter((e) => e.summary === `${username} 重置密码 (旧密码)`).length;
+  };
+
+  /** Whether the API signs the user in with this password. */
+  const signsIn = async (username: string, password: string): Promise<boolean> =>
+    (await t.http.post(`${API}/ucenter/login/`).send({ username, password })).status === 200;
+
+  /** Nothing of a refused change: the old password still signs in, the new one does not, this browser stays. */
+  async function expectUnchanged(
+    agent: TestAgent,
+    user: { username: string; password: string },
+    refused: string,
+  ): Promise<void> {
+    await agent.get('/profile/').expect(200);
+    expect(await signsIn(user.username, refused)).toBe(false);
+    expect(await signsIn(user.username, user.password)).toBe(true);
+    expect(await passwordChanges(user.username)).toBe(0);
   }
 
   it('changes the e-mail address through the mailed link and the current password', async () => {
@@ -142,6 +177,108 @@ describe('profile page', () => {
     const me = await t.http.get(`${API}/user/${user.username}/`).set(await admin());
     expect(me.body.mobile).toBe(mobile);
     expect(sms.sent.some((s) => s.phoneNumbers === oldMobile && s.templateCode === 'SMS_300')).toBe(true);
+  });
+
+  it('changes the password with the current one, signing out every device and asking to sign in again', async () => {
+    const user = await createUser(t);
+    const apiToken = await login(t.http, { username: user.username, password: user.password });
+    const other = await signedIn(user, 'Browser-B');
+    const { agent, page } = await signedIn(user, 'Browser-A');
+    expect(page).toContain('id="change-password"');
+    const fresh = `Fresh-${unique()}-secret`;
+    const done = await changePassword(agent, page, { password: user.password, new_password: fresh });
+    expect(done.status).toBe(303);
+    expect(done.headers.location).toBe('/login/?next=%2Fprofile%2F&done=password');
+    // The lifecycle service ends every session and token of the user: this browser signs in again, told why.
+    const told = await agent.get(done.headers.location).expect(200);
+    expect(told.text).toContain('<p class="notice" role="status">密码已修改，所有设备都已退出登录。');
+    expect(told.text).toContain('id="password-login"');
+    for (const browser of [agent, other.agent]) {
+      const gone = await browser.get('/profile/');
+      expect(gone.status).toBe(303);
+      expect(gone.headers.location).toContain('/login/');
+    }
+    await t.http.get(`${API}/auth/token/`).set('Authorization', `Token ${apiToken}`).expect(401);
+    expect(await signsIn(user.username, user.password)).toBe(false);
+    expect(await signsIn(user.username, fresh)).toBe(true);
+    // Signing in again on this page goes back to the profile.
+    const again = await agent
+      .post('/login/?next=%2Fprofile%2F')
+      .type('form')
+      .send({ csrf: csrfOf(told.text), username: user.username, password: fresh });
+    expect(again.status).toBe(303);
+    expect(again.headers.location).toBe('/profile/');
+    await agent.get('/profile/').expect(200);
+    expect(await passwordChanges(user.username)).toBe(1);
+  });
+
+  it('refuses a wrong current password in either language, changing nothing', async () => {
+    const user = await createUser(t);
+    const { agent, page } = await signedIn(user);
+    const fresh = `Fresh-${unique()}-secret`;
+    const zh = await changePassword(agent, page, { password: 'not-the-password', new_password: fresh });
+    expect(zh.status).toBe(400);
+    expect(zh.text).toContain('<p class="error" role="alert">当前密码错误</p>');
+    expect(zh.text).toContain('id="change-password"');
+    const en = await changePassword(agent.set('Accept-Language', 'en'), zh.text, {
+      password: '',
+      new_password: fresh,
+    });
+    expect(en.status).toBe(400);
+    expect(en.text).toContain('<p class="error" role="alert">Your current password is wrong</p>');
+    await expectUnchanged(agent, user, fresh);
+  });
+
+  it('refuses new passwords that differ or that the password policy refuses, changing nothing', async () => {
+    const user = await createUser(t);
+    const { agent, page } = await signedIn(user);
+    const fresh = `Fresh-${unique()}-secret`;
+    const mismatch = await changePassword(agent.set('Accept-Language', 'en'), page, {
+      password: user.password,
+      new_password: fresh,
+      confirm_password: `${fresh}!`,
+    });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.text).toContain('<p class="error" role="alert">The two new passwords do not match</p>');
+    const short = await changePassword(agent, page, { password: user.password, new_password: 'Ab-1' });
+    expect(short.status).toBe(400);
+    expect(short.text).toContain(
+      'The new password does not meet the password rules: Ensure the password has at least 8 characters.',
+    );
+    const named = `${user.username}-Secret`;
+    const zh = await changePassword(agent.set('Accept-Language', 'zh-CN'), page, {
+      password: user.password,
+      new_password: named,
+    });
+    expect(zh.status).toBe(400);
+    expect(zh.text).toContain('新密码不符合密码规则：The password must not contain the username.');
+    for (const refused of [fresh, 'Ab-1', named]) await expectUnchanged(agent, user, refused);
+  });
+
+  it('refuses a password change without the browser’s CSRF token, changing nothing', async () => {
+    const user = await createUser(t);
+    const { agent } = await signedIn(user);
+    const fresh = `Fresh-${unique()}-secret`;
+    const fields = { password: user.password, new_password: fresh, confirm_password: fresh };
+    for (const csrf of [{}, { csrf: 'forged' }]) {
+      const res = await agent
+        .post('/profile/password/')
+        .type('form')
+        .send({ ...fields, ...csrf });
+      expect(res.status).toBe(403);
+      expect(res.text).toContain('role="alert"');
+    }
+    await expectUnchanged(agent, user, fresh);
+  });
+
+  it('shows no notice for a done key it does not know, inherited names included', async () => {
+    const { agent } = await signedIn(await createUser(t));
+    for (const done of ['nosuch', 'constructor', 'toString']) {
+      const profile = await agent.get(`/profile/?done=${done}`).expect(200);
+      expect(profile.text).not.toContain('class="notice"');
+      const login = await browser(t).get(`/login/?done=${done}`).expect(200);
+      expect(login.text).not.toContain('class="notice"');
+    }
   });
 
   it('refuses every profile form without the browser’s CSRF token, changing and sending nothing', async () => {

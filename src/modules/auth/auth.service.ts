@@ -104,6 +104,20 @@ export class AuthService implements OnModuleInit {
   }
 
   /**
+   * A password proven again outside a login: changing it with the old one, or changing a contact
+   * address. It counts against the same per-IP limit, throttle and lockout as a login (a failure is
+   * audited and counted as one), so these forms are no way around them. A right password clears the
+   * failures as a login does, without opening a session. No captcha: these forms carry none, and the
+   * lockout still bounds the guesses. Null for a wrong password or an unknown account, alike.
+   */
+  async confirmPassword(username: string, password: string, client: ClientInfo): Promise<UserEntity | null> {
+    const checked = await this.countedPasswordCheck({ username, password }, client, false);
+    if (!checked) return null;
+    await this.tx.run((manager) => this.throttle.succeededWithin(manager, checked.subjectKey));
+    return checked.user;
+  }
+
+  /**
    * The browser session behind a `spauthn` key: its token id and live, active user; null when none.
    * `alreadyRead` is a user row this request read moments ago, used when the token turns out to be its.
    */
@@ -139,6 +153,20 @@ export class AuthService implements OnModuleInit {
     dto: LoginDto,
     client: ClientInfo,
   ): Promise<{ user: UserEntity; subjectKey: string }> {
+    const checked = await this.countedPasswordCheck(dto, client, true);
+    if (!checked) throw AuthErrors.badCredentials();
+    return checked;
+  }
+
+  /**
+   * The password check every form shares: the per-IP limit, the captcha when `challenge` and the
+   * failures call for it, the throttle and lockout, and a failure counted and audited. Null when wrong.
+   */
+  private async countedPasswordCheck(
+    dto: LoginDto,
+    client: ClientInfo,
+    challenge: boolean,
+  ): Promise<{ user: UserEntity; subjectKey: string } | null> {
     const identifier = pickIdentifier(dto);
     if (!identifier || !dto.password) throw AuthErrors.missingCredentials();
 
@@ -150,7 +178,7 @@ export class AuthService implements OnModuleInit {
     }
 
     const { user, subjectKey } = await this.subjectOf(identifier);
-    await this.extensions.check(dto, () => this.throttle.failuresOf(subjectKey));
+    if (challenge) await this.extensions.check(dto, () => this.throttle.failuresOf(subjectKey));
     const ticket = await this.throttle.reserve(subjectKey);
     if (!ticket.allowed) {
       this.metrics.login(ticket.locked ? 'locked' : 'throttled');
@@ -165,7 +193,7 @@ export class AuthService implements OnModuleInit {
         this.recordFailure(manager, user, identifier, lockedNow),
       );
       this.metrics.login('failure');
-      throw AuthErrors.badCredentials();
+      return null;
     }
     return { user, subjectKey };
   }

@@ -62,14 +62,14 @@ export class LifecycleController {
   @ApiOperation({
     summary: 'Reset a password by mobile + sms_token, email + email_token, or username + old_password',
   })
-  resetPassword(@Body() dto: ResetPasswordDto): Promise<Record<string, string>> {
-    return this.lifecycle.resetPassword(dto);
+  resetPassword(@Body() dto: ResetPasswordDto, @Req() req: Request): Promise<Record<string, string>> {
+    return this.lifecycle.resetPassword(dto, client(req));
   }
 
   @Public()
   @Put('ucenter/password')
-  resetPasswordPut(@Body() dto: ResetPasswordDto): Promise<Record<string, string>> {
-    return this.lifecycle.resetPassword(dto);
+  resetPasswordPut(@Body() dto: ResetPasswordDto, @Req() req: Request): Promise<Record<string, string>> {
+    return this.lifecycle.resetPassword(dto, client(req));
   }
 
   @Patch('ucenter/contact')
@@ -80,8 +80,9 @@ export class LifecycleController {
   changeContact(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: ChangeContactDto,
+    @Req() req: Request,
   ): Promise<Record<string, string>> {
-    return this.lifecycle.changeContact(principal, dto);
+    return this.lifecycle.changeContact(principal, dto, client(req));
   }
 
   @Public()

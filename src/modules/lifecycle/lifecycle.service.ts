@@ -101,7 +101,7 @@ export class LifecycleService implements OnModuleInit {
   }
 
   /** The first mode that matches: mobile + sms_token, then email + email_token, then username + old password. */
-  async resetPassword(dto: ResetPasswordDto): Promise<Record<string, string>> {
+  async resetPassword(dto: ResetPasswordDto, client: ClientInfo): Promise<Record<string, string>> {
     if (dto.mobile !== undefined || dto.sms_token !== undefined) {
       if (!dto.mobile) throw LifecycleErrors.required('mobile');
       const mobile = dto.mobile;
@@ -133,22 +133,23 @@ export class LifecycleService implements OnModuleInit {
       return { email: dto.email };
     }
     if (!dto.username || !dto.old_password) throw LifecycleErrors.invalid('auth');
-    const user = await this.users.findLoginCandidate('username', dto.username.toLowerCase());
-    // Unknown account and wrong password answer alike.
-    if (!(await this.users.verifyPassword(user, dto.old_password)) || !user)
-      throw LifecycleErrors.invalid('old_password');
+    const user = await this.confirmPassword(dto.username, dto.old_password, client, 'old_password');
     const hash = await this.users.hashChosenPassword(dto.new_password, user.username, 'new_password');
     await this.tx.run((manager) => this.setPassword(manager, user, hash, '旧密码'));
     return { username: user.username };
   }
 
   /** PATCH ucenter/contact/: the current password, and a token proving the new address; the old one is told. */
-  async changeContact(principal: Principal, dto: ChangeContactDto): Promise<Record<string, string>> {
+  async changeContact(
+    principal: Principal,
+    dto: ChangeContactDto,
+    client: ClientInfo,
+  ): Promise<Record<string, string>> {
     if (!dto.sms_token && !dto.email_token) throw LifecycleErrors.required('sms_token');
     const user = await this.users.findLiveById(principal.userId);
     if (!user) throw LifecycleErrors.invalid('password');
     if (!dto.password) throw LifecycleErrors.required('password');
-    if (!(await this.users.verifyPassword(user, dto.password))) throw LifecycleErrors.invalid('password');
+    await this.confirmPassword(user.username, dto.password, client, 'password');
     const changed = await this.writing(() =>
       this.tx.run(async (manager) => {
         const result: Record<string, string> = {};
@@ -273,6 +274,21 @@ export class LifecycleService implements OnModuleInit {
         return { new_admin_username: next.username };
       }),
     );
+  }
+
+  /**
+   * The current password, checked as a login checks it (per-IP limit, throttle, lockout); a wrong one,
+   * or an unknown account, answers as the ArkID field error on `field`.
+   */
+  private async confirmPassword(
+    username: string,
+    password: string,
+    client: ClientInfo,
+    field: 'old_password' | 'password',
+  ): Promise<UserEntity> {
+    const user = await this.auth.confirmPassword(username, password, client);
+    if (!user) throw LifecycleErrors.invalid(field);
+    return user;
   }
 
   private async setPassword(

@@ -115,7 +115,7 @@ export class LifecyclePagesController {
         const sms = await this.smsToken(req, 'register', proof);
         const body = await this.lifecycle.register(
           { ...dto, ...(sms ? { sms_token: sms } : { email_token: proof.email_token }) },
-          { ip: req.ip ?? '', userAgent: req.get('user-agent') ?? '' },
+          this.pages.client(req),
         );
         this.pages.startSession(req, res, body.token);
         res.redirect(303, '/workbench/');
@@ -217,12 +217,18 @@ export class LifecyclePagesController {
         });
         const sms = await this.smsToken(req, 'reset_password', proof);
         if (sms) {
-          await this.lifecycle.resetPassword({ new_password, mobile: proof.mobile, sms_token: sms });
+          await this.lifecycle.resetPassword(
+            { new_password, mobile: proof.mobile, sms_token: sms },
+            this.pages.client(req),
+          );
         } else {
           const { email } = await this.verification.readEmailToken('reset_password', proof.email_token, {
             ip: req.ip ?? '',
           });
-          await this.lifecycle.resetPassword({ new_password, email, email_token: proof.email_token });
+          await this.lifecycle.resetPassword(
+            { new_password, email, email_token: proof.email_token },
+            this.pages.client(req),
+          );
         }
         return this.done(req, 'reset_done');
       },

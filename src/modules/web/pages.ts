@@ -333,7 +333,10 @@ export interface ProfileSession {
   current: boolean;
 }
 
-/** The profile page: name, e-mail and mobile changes (each proven by a link or code), signed-in devices. */
+/**
+ * The profile page: name, e-mail and mobile changes (each proven by a link or code), the password,
+ * signed-in devices.
+ */
 export interface ProfileView {
   profile: { username: string; name: string; email: string; mobile: string };
   sessions: ProfileSession[];
@@ -403,6 +406,21 @@ export function profilePage(ctx: PageContext, view: ProfileView): string {
             : contactForm('mobile', view.smsCaptcha)
           : ''
       }
+      <h2>${t('change_password')}</h2>
+      <form method="post" action="/profile/password/" id="change-password">
+        ${csrfField(ctx)} ${passwordField('current-password')}
+        <label for="new-password">${t('new_password')}</label
+        ><input type="password" id="new-password" name="new_password" autocomplete="new-password" required />
+        <label for="confirm-password">${t('confirm_password')}</label
+        ><input
+          type="password"
+          id="confirm-password"
+          name="confirm_password"
+          autocomplete="new-password"
+          required
+        />
+        <button type="submit">${t('change_password')}</button>
+      </form>
       <h2>${t('sessions')}</h2>
       <ul class="sessions">
         ${view.sessions.map(

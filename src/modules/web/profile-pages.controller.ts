@@ -17,11 +17,23 @@ import { type PageSession, WebPagesService } from './web-pages.service';
 /** What a page state adds to the profile view; the rest is read fresh for every answer. */
 type ProfileState = Pick<ProfileView, 'notice' | 'error' | 'mobileSentTo'>;
 
+/** The notice of each done key a form post redirects to the profile with (`/profile/?done=`). */
+const DONE_NOTICES: Readonly<Record<string, MessageKey>> = {
+  saved: 'saved',
+  email: 'email_changed',
+  mobile: 'mobile_changed',
+  revoked: 'revoked',
+};
+
+/** What a profile form post ends in: a done key (the profile's notice), another page, or a page state. */
+type Outcome = string | { redirect: string } | { status: number; state: ProfileState };
+
 /**
  * The profile pages: the name; an e-mail change proven by a mailed link (`/profile/email/`, which the
  * lifecycle mail opens) and a mobile change proven by an SMS code, both through the lifecycle service as
- * `ucenter/contact/` (current password, single-use token, the old address told); the browser's sessions
- * on other devices, each of which can be signed out.
+ * `ucenter/contact/` (current password, single-use token, the old address told); a password change with
+ * the current password, as `ucenter/password/`; the browser's sessions on other devices, each of which
+ * can be signed out.
  */
 @ApiExcludeController()
 @Public()
@@ -41,14 +53,11 @@ export class ProfilePagesController {
     const session = await this.pages.session(req);
     if (!session) return this.pages.toLogin(res, '/profile/');
     const t = this.pages.translator(req);
-    const done: Record<string, MessageKey> = {
-      saved: 'saved',
-      email: 'email_changed',
-      mobile: 'mobile_changed',
-      revoked: 'revoked',
-    };
-    const key = typeof req.query.done === 'string' ? done[req.query.done] : undefined;
-    await this.render(req, res, 200, session, key ? { notice: t(key) } : {});
+    const key = req.query.done;
+    // Own keys only: `?done=constructor` names no notice.
+    const notice =
+      typeof key === 'string' && Object.hasOwn(DONE_NOTICES, key) ? t(DONE_NOTICES[key]) : undefined;
+    await this.render(req, res, 200, session, { notice });
   }
 
   @Post()
@@ -135,10 +144,11 @@ export class ProfilePagesController {
   @HttpCode(200)
   async confirmEmail(@Req() req: Request, @Res() res: Response): Promise<void> {
     await this.act(req, res, async (session) => {
-      await this.lifecycle.changeContact(this.pages.principal(session), {
-        password: formField(req.body, 'password'),
-        email_token: formField(req.body, 'email_token'),
-      });
+      await this.lifecycle.changeContact(
+        this.pages.principal(session),
+        { password: formField(req.body, 'password'), email_token: formField(req.body, 'email_token') },
+        this.pages.client(req),
+      );
       return 'email';
     });
   }
@@ -175,14 +185,40 @@ export class ProfilePagesController {
           formField(req.body, 'code').trim(),
           { ip: req.ip ?? '', principal },
         );
-        await this.lifecycle.changeContact(principal, {
-          password: formField(req.body, 'password'),
-          sms_token,
-        });
+        await this.lifecycle.changeContact(
+          principal,
+          { password: formField(req.body, 'password'), sms_token },
+          this.pages.client(req),
+        );
         return 'mobile';
       },
       { mobileSentTo: mobile },
     );
+  }
+
+  /**
+   * The lifecycle service's change by current password (policy, argon2id, audit) ends every session and
+   * token of the user, this browser's too: so on to sign in again, with the new password.
+   */
+  @Post('password')
+  @HttpCode(200)
+  async changePassword(@Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.act(req, res, async (session) => {
+      const newPassword = formField(req.body, 'new_password');
+      if (newPassword !== formField(req.body, 'confirm_password'))
+        return { status: 400, state: { error: this.pages.translator(req)('password_mismatch') } };
+      await this.lifecycle.resetPassword(
+        {
+          username: session.user.username,
+          old_password: formField(req.body, 'password'),
+          new_password: newPassword,
+        },
+        this.pages.client(req),
+      );
+      return {
+        redirect: `/login/?${new URLSearchParams({ next: '/profile/', done: 'password' }).toString()}`,
+      };
+    });
   }
 
   @Post('sessions/:id/revoke')
@@ -202,12 +238,13 @@ export class ProfilePagesController {
 
   /**
    * A signed-in, CSRF-checked form post: `work` answers a done key (redirect to the profile with its
-   * notice) or a page state; a domain error renders the profile with its message, keeping `onError`.
+   * notice), another page to redirect to, or a page state; a domain error renders the profile with its
+   * message, keeping `onError`.
    */
   private async act(
     req: Request,
     res: Response,
-    work: (session: PageSession) => Promise<string | { status: number; state: ProfileState }>,
+    work: (session: PageSession) => Promise<Outcome>,
     onError: ProfileState = {},
   ): Promise<void> {
     const session = await this.pages.session(req);
@@ -216,8 +253,8 @@ export class ProfilePagesController {
     if (!this.pages.csrfValid(req)) return this.render(req, res, 403, session, { error: t('csrf') });
     try {
       const outcome = await work(session);
-      if (typeof outcome === 'string') {
-        res.redirect(303, `/profile/?done=${outcome}`);
+      if (typeof outcome === 'string' || 'redirect' in outcome) {
+        res.redirect(303, typeof outcome === 'string' ? `/profile/?done=${outcome}` : outcome.redirect);
         return;
       }
       return this.render(req, res, outcome.status, session, outcome.state);
@@ -266,11 +303,20 @@ export class ProfilePagesController {
   }
 
   private describe(error: DomainError, t: Translate): string {
+    // The policy's rules as the accounts service words them (the API's list), after a translated lead.
+    if (error.code === 'account.weak_password')
+      return t('password_weak', { rules: Object.values(error.body).flat().join(' ') });
     const seconds = error.headers['Retry-After'] ?? '';
     const known: Record<string, MessageKey> = {
       ...VERIFICATION_MESSAGES,
       'lifecycle.password_invalid': 'password_invalid',
       'lifecycle.password_required': 'password_invalid',
+      // The password change: a wrong current password, or none (`auth`: no old password given).
+      'lifecycle.old_password_invalid': 'current_password_invalid',
+      // The current password is checked as a login is: the same lockout and per-IP limit.
+      'auth.locked': 'locked',
+      'common.throttled': 'throttled',
+      'lifecycle.auth_invalid': 'current_password_invalid',
       'lifecycle.email_invalid': 'email_invalid',
       'lifecycle.email_required': 'email_invalid',
       'lifecycle.email_unsupported': 'email_unavailable',

@@ -4,7 +4,7 @@ import { derivedKey } from '../../common/crypto/secret-box';
 import { MasterKey } from '../../common/crypto/master-key';
 import type { Principal } from '../../common/guards/principal';
 import type { UserEntity } from '../accounts/entities/user.entity';
-import { AuthService } from '../auth/auth.service';
+import { AuthService, type ClientInfo } from '../auth/auth.service';
 import { SESSION_COOKIE } from '../auth/token.strategy';
 import { CaptchaService } from '../lifecycle/captcha.service';
 import { type OidcPages, OidcPagesLink, type PageRequest } from '../oidc/oidc-pages.link';
@@ -82,6 +82,11 @@ export class WebPagesService implements OnModuleInit, OidcPages {
   /** To the sign-in page, and back to `next` after it. */
   toLogin(res: Response, next: string): void {
     res.redirect(303, `/login/?next=${encodeURIComponent(next)}`);
+  }
+
+  /** Who is asking, for the per-IP limits and the session list. */
+  client(req: Request): ClientInfo {
+    return { ip: req.ip ?? '', userAgent: req.get('user-agent') ?? '' };
   }
 
   /** The principal a page acts as, for services that take one (as the API's guard builds it). */

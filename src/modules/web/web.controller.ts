@@ -37,6 +37,9 @@ type LoginState = Omit<LoginView, 'action' | 'appName' | 'sms' | 'captcha'> & {
   passwordCaptcha?: boolean;
 };
 
+/** What another page that sends the browser to sign in (`/login/?done=`) tells it there. */
+const LOGIN_NOTICES: Readonly<Record<string, MessageKey>> = { password: 'password_changed' };
+
 /** Where a sign-in page's forms post: standalone (`/login/?next=`) or inside an OAuth interaction. */
 interface LoginTarget {
   action: string;
@@ -98,13 +101,22 @@ export class WebController {
   // ---- standalone sign-in ----
 
   @Get('login')
-  async loginForm(@Query('next') next: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async loginForm(
+    @Query('next') next: unknown,
+    @Query('done') done: unknown,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const target = safeNext(next);
     if (await this.session(req)) {
       res.redirect(303, target);
       return;
     }
-    await this.renderLogin(req, res, 200, this.standalone(target), {});
+    const notice =
+      typeof done === 'string' && Object.hasOwn(LOGIN_NOTICES, done) ? LOGIN_NOTICES[done] : undefined;
+    await this.renderLogin(req, res, 200, this.standalone(target), {
+      notice: notice ? this.pages.translator(req)(notice) : undefined,
+    });
   }
 
   @Post('login')
@@ -363,7 +375,7 @@ export class WebController {
       res,
       target,
       { username },
-      async () => this.startSession(req, res, await this.auth.signIn(dto, this.client(req))),
+      async () => this.startSession(req, res, await this.auth.signIn(dto, this.pages.client(req))),
       async () => ({ username, passwordCaptcha: await this.auth.challengeRequired(dto) }),
     );
   }
@@ -387,7 +399,11 @@ export class WebController {
         formField(req.body, 'code').trim(),
         { ip: req.ip ?? '' },
       );
-      return this.startSession(req, res, await this.auth.signIn({ mobile, sms_token }, this.client(req)));
+      return this.startSession(
+        req,
+        res,
+        await this.auth.signIn({ mobile, sms_token }, this.pages.client(req)),
+      );
     });
   }
 
@@ -410,10 +426,6 @@ export class WebController {
       return { mobile: value };
     }
     return { username: value };
-  }
-
-  private client(req: Request): { ip: string; userAgent: string } {
-    return { ip: req.ip ?? '', userAgent: req.get('user-agent') ?? '' };
   }
 
   private describeLoginError(error: DomainError, t: Translate): { status: number; message: string } {
