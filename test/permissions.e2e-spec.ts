@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { authorize, browser, pkce } from './harness/oauth';
 import { API, createTestApp, createUser, login, type TestApp } from './harness/test-app';
 
 type Headers = { Authorization: string };
@@ -298,6 +299,290 @@ describe('apps and permissions', () => {
         .send({ redirect_uris: 'https://svc.example/other' })
         .expect(200);
       expect(again.body).toMatchObject({ client_id: created.body.client_id, client_secret: '' });
+    });
+
+    /** The app's OAuth client as the API shows it. */
+    const oauthOf = async (uid: string) =>
+      (await t.http.get(`${API}/app/${uid}/`).set(admin).expect(200)).body.oauth_app as Record<
+        string,
+        unknown
+      >;
+
+    describe('redirect URIs', () => {
+      const GOOD = 'https://ok.example/cb';
+
+      it.each([
+        ['rp.example/cb', 'not an absolute URI'],
+        ['/cb', 'not an absolute URI'],
+        ['https:rp.example/cb', 'not an absolute URI'],
+        ['http://rp.example/cb', 'http is allowed only on localhost, 127.0.0.1 and [::1], use https'],
+        [
+          'http://127.0.0.1.rp.example/cb',
+          'http is allowed only on localhost, 127.0.0.1 and [::1], use https',
+        ],
+        ['https://rp.example/cb#frag', 'has a fragment'],
+        ['https://*.example/cb', 'wildcards are not allowed'],
+        ['https://user@rp.example/cb', 'user information is not allowed'],
+        ['https://user:pw@rp.example/cb', 'user information is not allowed'],
+        ['https://rp.example\\@evil.example/cb', 'contains a space, a backslash or a control character'],
+        ['javascript:alert(1)', 'the javascript scheme is not allowed, use https'],
+        ['data:text/html,hi', 'the data scheme is not allowed, use https'],
+        ['file:///etc/passwd', 'the file scheme is not allowed, use https'],
+        ['vbscript:msgbox(1)', 'the vbscript scheme is not allowed, use https'],
+        ['com.example.app:/cb', 'the com.example.app scheme is not allowed, use https'],
+      ])('refuses %s on every path with 400, and writes nothing', async (uri, reason) => {
+        const message = `${uri}: ${reason}`;
+        const list = `${GOOD} ${uri}`;
+
+        const created = fresh('badredir');
+        const create = await t.http
+          .post(`${API}/app/`)
+          .set(admin)
+          .send({ uid: created, name: created, oauth_app: { redirect_uris: list } });
+        expect([create.status, create.body]).toEqual([400, { oauth_app: { redirect_uris: [message] } }]);
+        await t.http.get(`${API}/app/${created}/`).set(admin).expect(404);
+
+        const existing = await app({ oauth_app: { redirect_uris: GOOD } });
+        const patch = await t.http
+          .patch(`${API}/app/${existing.uid}/`)
+          .set(admin)
+          .send({ remark: 'changed', oauth_app: { redirect_uris: list, client_type: 'public' } });
+        expect([patch.status, patch.body]).toEqual([400, { oauth_app: { redirect_uris: [message] } }]);
+
+        const registered = fresh('badreg');
+        const register = await t.http
+          .post(`${API}/app/${registered}/oauth/`)
+          .set(admin)
+          .send({ redirect_uris: list });
+        expect([register.status, register.body]).toEqual([400, { redirect_uris: [message] }]);
+        await t.http.get(`${API}/app/${registered}/`).set(admin).expect(404);
+
+        const reregister = await t.http
+          .post(`${API}/app/${existing.uid}/oauth/`)
+          .set(admin)
+          .send({ redirect_uris: list, client_type: 'public' });
+        expect([reregister.status, reregister.body]).toEqual([400, { redirect_uris: [message] }]);
+
+        const kept = (await t.http.get(`${API}/app/${existing.uid}/`).set(admin).expect(200)).body;
+        expect(kept).toMatchObject({
+          remark: '',
+          index: '',
+          oauth_app: { redirect_uris: GOOD, client_type: 'confidential' },
+        });
+      });
+
+      it('refuses an empty list where one is required, and an implicit client with http or localhost', async () => {
+        const uid = fresh('emptyreg');
+        for (const redirect_uris of ['', '   ']) {
+          const res = await t.http.post(`${API}/app/${uid}/oauth/`).set(admin).send({ redirect_uris });
+          expect([res.status, res.body]).toEqual([400, { redirect_uris: ['This field may not be blank.'] }]);
+        }
+        // The provider would refuse these clients at each authorization: tokens travel in the redirect.
+        const implicit = await t.http
+          .post(`${API}/app/${uid}/oauth/`)
+          .set(admin)
+          .send({ redirect_uris: 'http://127.0.0.1:8080/cb', authorization_grant_type: 'implicit' });
+        expect([implicit.status, implicit.body]).toEqual([
+          400,
+          {
+            redirect_uris: [
+              'http://127.0.0.1:8080/cb: the implicit flow (implicit) needs https redirect URIs, not on localhost',
+            ],
+          },
+        ]);
+        await t.http.get(`${API}/app/${uid}/`).set(admin).expect(404);
+
+        const loopback = await app({ oauth_app: { redirect_uris: 'http://localhost:8080/cb' } });
+        for (const send of [
+          () =>
+            t.http
+              .patch(`${API}/app/${loopback.uid}/`)
+              .set(admin)
+              .send({ remark: 'changed', oauth_app: { authorization_grant_type: 'implicit' } }),
+          () =>
+            t.http
+              .post(`${API}/app/${loopback.uid}/oauth/`)
+              .set(admin)
+              .send({ redirect_uris: 'https://localhost/cb', authorization_grant_type: 'implicit' }),
+        ]) {
+          const res = await send();
+          expect(res.status).toBe(400);
+          expect(JSON.stringify(res.body)).toContain('the implicit flow (implicit) needs https');
+        }
+        const kept = (await t.http.get(`${API}/app/${loopback.uid}/`).set(admin).expect(200)).body;
+        expect(kept).toMatchObject({
+          remark: '',
+          index: '',
+          oauth_app: {
+            redirect_uris: 'http://localhost:8080/cb',
+            authorization_grant_type: 'authorization-code',
+          },
+        });
+        const oidc = await t.http
+          .post(`${API}/app/`)
+          .set(admin)
+          .send({
+            name: fresh('oidc'),
+            oidc_app: { redirect_uris: 'http://[::1]/cb', response_type: 'id_token' },
+          });
+        expect([oidc.status, oidc.body]).toEqual([
+          400,
+          {
+            oidc_app: {
+              redirect_uris: [
+                'http://[::1]/cb: the implicit flow (id_token) needs https redirect URIs, not on localhost',
+              ],
+            },
+          },
+        ]);
+      });
+
+      it('accepts http on loopback hosts, single-spaced, and the provider redirects to it', async () => {
+        const uris = 'http://localhost:8765/cb http://127.0.0.1:9000/cb http://[::1]:9000/cb';
+        const created = await app({ oauth_app: { redirect_uris: `  ${uris.replaceAll(' ', ' \n ')} ` } });
+        expect(await oauthOf(created.uid)).toMatchObject({ redirect_uris: uris });
+
+        const uid = fresh('loopreg');
+        const registered = await t.http
+          .post(`${API}/app/${uid}/oauth/`)
+          .set(admin)
+          .send({ redirect_uris: uris })
+          .expect(201);
+        expect(registered.body.redirect_uris).toBe(uris);
+        const detail = (await t.http.get(`${API}/app/${uid}/`).set(admin).expect(200)).body;
+        expect(detail.index).toBe('http://localhost:8765');
+
+        const user = await createUser(t);
+        await assign(`app_${uid}_access`, [[user.username, 1]]);
+        const { challenge } = pkce();
+        const { location } = await authorize(
+          browser(t),
+          {
+            client_id: registered.body.client_id as string,
+            response_type: 'code',
+            redirect_uri: 'http://localhost:8765/cb',
+            scope: 'openid',
+            state: 's',
+            code_challenge: challenge,
+            code_challenge_method: 'S256',
+          },
+          user,
+        );
+        expect(location).toMatch(/^http:\/\/localhost:8765\/cb\?code=/);
+      });
+    });
+
+    describe('app/{uid}/oauth/ with client_type and authorization_grant_type', () => {
+      it('creates the client with them: a public client must then use PKCE', async () => {
+        const uid = fresh('pubreg');
+        const res = await t.http
+          .post(`${API}/app/${uid}/oauth/`)
+          .set(admin)
+          .send({ redirect_uris: 'https://pub.example/cb', client_type: 'public' })
+          .expect(201);
+        expect(res.body).toMatchObject({
+          redirect_uris: 'https://pub.example/cb',
+          client_type: 'public',
+          authorization_grant_type: 'authorization-code',
+        });
+        const detail = (await t.http.get(`${API}/app/${uid}/`).set(admin).expect(200)).body;
+        expect(detail.oauth_app).toMatchObject({ client_id: res.body.client_id, client_type: 'public' });
+
+        const user = await createUser(t);
+        await assign(`app_${uid}_access`, [[user.username, 1]]);
+        const query = {
+          client_id: res.body.client_id as string,
+          response_type: 'code',
+          redirect_uri: 'https://pub.example/cb',
+          scope: 'openid',
+          state: 's',
+        };
+        const without = await authorize(browser(t), query, user);
+        expect(new URL(without.location as string).searchParams.get('error')).toBe('invalid_request');
+        const { challenge } = pkce();
+        const { location } = await authorize(
+          browser(t),
+          { ...query, code_challenge: challenge, code_challenge_method: 'S256' },
+          user,
+        );
+        expect(new URL(location as string).searchParams.get('code')).toBeTruthy();
+      });
+
+      it('changes them on an existing client, in the same write as the URIs, audited', async () => {
+        const existing = await app({ oauth_app: { redirect_uris: 'https://old.example/cb' } });
+        const before = await oauthOf(existing.uid);
+        const res = await t.http
+          .post(`${API}/app/${existing.uid}/oauth/`)
+          .set(admin)
+          .send({
+            redirect_uris: 'https://new.example/cb',
+            client_type: 'public',
+            authorization_grant_type: 'password',
+          })
+          .expect(200);
+        expect(res.body).toMatchObject({
+          client_id: before.client_id,
+          client_secret: '',
+          redirect_uris: 'https://new.example/cb',
+          client_type: 'public',
+          authorization_grant_type: 'password',
+        });
+        expect(await oauthOf(existing.uid)).toMatchObject({
+          redirect_uris: 'https://new.example/cb',
+          client_type: 'public',
+          authorization_grant_type: 'password',
+        });
+        const log = await t.http.get(`${API}/log/?page_size=1`).set(admin).expect(200);
+        expect(log.body.results[0]).toMatchObject({ subject: 'app_update' });
+        expect(log.body.results[0].summary).toContain(`(${existing.uid}): index, oauth_app`);
+
+        // Given only the URIs, the client keeps its types.
+        await t.http
+          .post(`${API}/app/${existing.uid}/oauth/`)
+          .set(admin)
+          .send({ redirect_uris: 'https://new.example/cb2' })
+          .expect(200);
+        expect(await oauthOf(existing.uid)).toMatchObject({
+          redirect_uris: 'https://new.example/cb2',
+          client_type: 'public',
+          authorization_grant_type: 'password',
+        });
+      });
+
+      it.each([
+        [{ client_type: 'secret' }, 'client_type', '"secret" is not a valid choice (confidential, public).'],
+        [{ client_type: null }, 'client_type', 'This field may not be null.'],
+        [
+          { authorization_grant_type: 'magic' },
+          'authorization_grant_type',
+          '"magic" is not a valid choice (authorization-code, implicit, password, client-credentials).',
+        ],
+        [
+          { authorization_grant_type: 'authorization_code' },
+          'authorization_grant_type',
+          '"authorization_code" is not a valid choice (authorization-code, implicit, password, client-credentials).',
+        ],
+      ])('refuses %p with 400, and writes nothing', async (fields, field, message) => {
+        const uid = fresh('badtype');
+        const res = await t.http
+          .post(`${API}/app/${uid}/oauth/`)
+          .set(admin)
+          .send({ redirect_uris: 'https://t.example/cb', ...fields });
+        expect([res.status, res.body]).toEqual([400, { [field]: [message] }]);
+        await t.http.get(`${API}/app/${uid}/`).set(admin).expect(404);
+
+        const existing = await app({ oauth_app: { redirect_uris: 'https://t.example/cb' } });
+        const again = await t.http
+          .post(`${API}/app/${existing.uid}/oauth/`)
+          .set(admin)
+          .send({ redirect_uris: 'https://t.example/other', ...fields });
+        expect([again.status, again.body]).toEqual([400, { [field]: [message] }]);
+        expect(await oauthOf(existing.uid)).toMatchObject({
+          redirect_uris: 'https://t.example/cb',
+          client_type: 'confidential',
+          authorization_grant_type: 'authorization-code',
+        });
+      });
     });
 
     it('lists apps with the access of one owner, and filters on it', async () => {

@@ -1,4 +1,5 @@
 import type { AdapterPayload, ClientMetadata, ResponseType } from 'oidc-provider';
+import { isImplicitFlow } from '../permissions/client-uris';
 import type { AppClientEntity } from '../permissions/entities/app-client.entity';
 import type { AppEntity } from '../permissions/entities/app.entity';
 
@@ -29,17 +30,16 @@ export function toClientMetadata(app: AppEntity, client: AppClientEntity): Adapt
   const grantTypes = new Set(['authorization_code', 'refresh_token']);
   const responseTypes = new Set<ResponseType>(['code']);
   if (confidential) grantTypes.add('client_credentials');
-  if (client.protocol === 'oauth') {
-    if (client.flow === 'implicit') {
-      grantTypes.add('implicit');
+  if (isImplicitFlow(client.protocol, client.flow)) {
+    grantTypes.add('implicit');
+    if (client.protocol === 'oauth') {
       responseTypes.add('id_token token');
       responseTypes.add('id_token');
+    } else if ((RESPONSE_TYPES as readonly string[]).includes(client.flow)) {
+      responseTypes.add(client.flow as ResponseType);
     }
-    if (client.flow === 'password') grantTypes.add('password');
-  } else if (client.flow !== 'code' && (RESPONSE_TYPES as readonly string[]).includes(client.flow)) {
-    responseTypes.add(client.flow as ResponseType);
-    grantTypes.add('implicit');
   }
+  if (client.protocol === 'oauth' && client.flow === 'password') grantTypes.add('password');
   const redirectUris = client.redirectUris.split(' ').filter(Boolean);
   const metadata: ClientMetadata = {
     client_id: client.clientId,

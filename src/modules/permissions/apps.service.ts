@@ -24,6 +24,7 @@ import type {
 } from './dto/app-input.dto';
 import type { AppClientEntity, ClientProtocol } from './entities/app-client.entity';
 import type { AppEntity } from './entities/app.entity';
+import { implicitRedirectProblem, splitUris } from './client-uris';
 import { PermissionErrors } from './permissions.errors';
 import { toAppResponse } from './permissions.mapper';
 import { PermissionResolver } from './permission-resolver.service';
@@ -31,6 +32,9 @@ import type { PermissionSnapshot } from './permission-snapshot';
 import { PermsRepository } from './perms.repository';
 import { PermsService } from './perms.service';
 import { constantTimeEqual, sha256Hex } from '../../common/crypto/secrets';
+
+/** The flow of a client created without one (ArkID's defaults). */
+const DEFAULT_FLOW: Record<ClientProtocol, string> = { oauth: 'authorization-code', oidc: 'code' };
 
 export function accessPermUid(appUid: string): string {
   return `app_${appUid}_access`;
@@ -45,26 +49,6 @@ function newClientSecret(): { secret: string; hash: string } {
 /** Whether a presented client secret is the one whose SHA-256 is stored; constant time in the secret. */
 export function clientSecretMatches(storedHash: string, presented: string): boolean {
   return constantTimeEqual(Buffer.from(storedHash, 'hex'), Buffer.from(sha256Hex(presented), 'hex'));
-}
-
-/** Each URI absolute, without a fragment or wildcard: redirects are matched exactly, character for character. */
-function checkRedirectUris(field: string, value: string): string {
-  const uris = value.split(/\s+/).filter(Boolean);
-  for (const uri of uris) {
-    let parsed: URL;
-    try {
-      parsed = new URL(uri);
-    } catch {
-      throw PermissionErrors.badRedirectUri(field, uri, 'not an absolute URI');
-    }
-    if (parsed.hash !== '' || uri.includes('#'))
-      throw PermissionErrors.badRedirectUri(field, uri, 'has a fragment');
-    if (uri.includes('*')) throw PermissionErrors.badRedirectUri(field, uri, 'wildcards are not allowed');
-    if (['javascript:', 'data:', 'file:'].includes(parsed.protocol)) {
-      throw PermissionErrors.badRedirectUri(field, uri, 'scheme not allowed');
-    }
-  }
-  return uris.join(' ');
 }
 
 /** Apps, their protocol parts and their access permission `app_<uid>_access`. */
@@ -229,26 +213,36 @@ export class AppsService {
   }
 
   /**
-   * `app/{uid}/oauth/`: registers (or re-points) the app's OAuth client; for an unknown uid, first
-   * creates the app named after it. The app's `index` becomes the first redirect URI's origin.
+   * `app/{uid}/oauth/`: registers (or re-points) the app's OAuth client, with the client and grant type
+   * when given; for an unknown uid, first creates the app named after it. The app's `index` becomes the
+   * first redirect URI's origin. The URIs were checked one by one by the DTO.
    */
   async registerOAuth(
     uid: string,
     dto: RegisterOAuthDto,
     actor: AdminActor,
   ): Promise<{ created: boolean; body: object }> {
-    const uris = checkRedirectUris('oauth_app', dto.redirect_uris);
-    if (uris === '') throw PermissionErrors.badRedirectUri('oauth_app', '', 'at least one is required');
-    const index = new URL(uris.split(' ')[0]).origin;
+    const { redirect_uris, client_type, authorization_grant_type } = dto;
+    const oauthApp: OAuthAppDto = { redirect_uris, client_type, authorization_grant_type };
+    const index = new URL(splitUris(redirect_uris)[0]).origin;
     const existing = await this.apps.findByUid(uid);
+    const current = existing
+      ? (await this.apps.clientsOf([existing.id])).find((c) => c.protocol === 'oauth')
+      : undefined;
+    // Checked here too so that the error names this body's field rather than `oauth_app`.
+    const implicit = implicitRedirectProblem(
+      'oauth',
+      authorization_grant_type ?? current?.flow ?? DEFAULT_FLOW.oauth,
+      redirect_uris,
+    );
+    if (implicit !== null) throw PermissionErrors.badRedirectUri(null, implicit);
     if (!existing) {
-      const body = (await this.create(
-        { uid, name: uid, index, oauth_app: { redirect_uris: uris } },
-        actor,
-      )) as { oauth_app: object };
+      const body = (await this.create({ uid, name: uid, index, oauth_app: oauthApp }, actor)) as {
+        oauth_app: object;
+      };
       return { created: true, body: body.oauth_app };
     }
-    const updated = (await this.update(uid, { index, oauth_app: { redirect_uris: uris } }, actor.scope)) as {
+    const updated = (await this.update(uid, { index, oauth_app: oauthApp }, actor.scope)) as {
       oauth_app: object;
     };
     return { created: false, body: updated.oauth_app };
@@ -350,7 +344,7 @@ export class AppsService {
             protocol,
             clientId: randomBytes(16).toString('hex'),
             clientType: 'confidential',
-            flow: protocol === 'oauth' ? 'authorization-code' : 'code',
+            flow: DEFAULT_FLOW[protocol],
             redirectUris: '',
             backchannelLogoutUri: '',
             backchannelLogoutSessionRequired: false,
@@ -361,8 +355,7 @@ export class AppsService {
         client.clientSecretHash = hash;
         secrets.set(protocol, secret);
       }
-      if (part.redirect_uris !== undefined)
-        client.redirectUris = checkRedirectUris(field, part.redirect_uris);
+      if (part.redirect_uris !== undefined) client.redirectUris = part.redirect_uris;
       if (part.client_type !== undefined) client.clientType = part.client_type;
       if (flow !== undefined) client.flow = flow;
       if (part.backchannel_logout_uri !== undefined)
@@ -370,6 +363,9 @@ export class AppsService {
       if (part.backchannel_logout_session_required !== undefined)
         client.backchannelLogoutSessionRequired = part.backchannel_logout_session_required;
       if (part.skip_authorization !== undefined) client.skipAuthorization = part.skip_authorization;
+      // On the merged client: a change of either the flow or the URIs may be what breaks the pair.
+      const implicit = implicitRedirectProblem(protocol, client.flow ?? '', client.redirectUris ?? '');
+      if (implicit !== null) throw PermissionErrors.badRedirectUri(field, implicit);
       await this.apps.saveClient(manager, client);
     }
     return secrets;

@@ -12,8 +12,13 @@ export const PermissionErrors = {
   systemPermsMissing: (uids: string[]) =>
     fieldError('perm.system_perms_missing', 'perms', `${uids.join(', ')} not found`),
   appsMissing: (uids: string[]) => fieldError('perm.apps_missing', 'apps', `${uids.join(', ')} not found`),
-  badRedirectUri: (field: string, uri: string, reason: string) =>
-    new DomainError('perm.bad_redirect_uri', 400, { [field]: { redirect_uris: [`${uri}: ${reason}`] } }),
+  /** Under `part` (`oauth_app`, `oidc_app`) in an app body, at the top of an `app/{uid}/oauth/` one. */
+  badRedirectUri: (part: 'oauth_app' | 'oidc_app' | null, message: string) =>
+    new DomainError(
+      'perm.bad_redirect_uri',
+      400,
+      part === null ? { redirect_uris: [message] } : { [part]: { redirect_uris: [message] } },
+    ),
   invalidOwners: (field: string, uids: string[]) =>
     fieldError('perm.invalid_owner', field, `invalid uid: ${uids.map((u) => `\`${u}\``).join(', ')}`),
   permsMissing: (uids: string[]) =>

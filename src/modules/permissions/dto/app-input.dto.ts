@@ -1,8 +1,9 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsObject, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
+import { ApiPropertyOptional, PickType } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsObject, MinLength, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
 import { BoolField, ChoiceField, StringField } from '../../../common/validation/fields';
+import { clientUriProblem, isBackchannelLogoutUri, redirectUrisProblem, splitUris } from '../client-uris';
 
 export const APP_UID_PATTERN = /^[a-z0-9-]{1,64}$/;
 export const OAUTH_GRANT_TYPES = [
@@ -21,24 +22,28 @@ export const OIDC_RESPONSE_TYPES = [
 ] as const;
 export const CLIENT_TYPES = ['confidential', 'public'] as const;
 
-/** Space-separated redirect URIs; each is checked by the service (absolute, no fragment, no wildcard). */
-const RedirectUris = (required: boolean) =>
-  StringField({ required, max: 4096, description: 'space-separated, matched exactly' });
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 /**
- * OIDC Back-Channel Logout 1.0 §2.2: an absolute URL, https (http only on a loopback host), without a
- * fragment; used exactly as registered. '' removes it.
+ * Space-separated redirect URIs, kept single-spaced; each must pass `clientUriProblem` (https, or http on
+ * loopback; no fragment, wildcard or user information). A required list may not be empty.
  */
-export function isBackchannelLogoutUri(value: unknown): boolean {
-  if (value === '') return true;
-  if (typeof value !== 'string' || value.includes('#') || /\s/.test(value)) return false;
-  const url = URL.parse(value);
-  if (!url) return false;
-  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
-}
+const RedirectUris = (required: boolean) =>
+  applyDecorators(
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' ? splitUris(value).join(' ') : value,
+    ),
+    StringField({ required, max: 4096, trim: false, description: 'space-separated, matched exactly' }),
+    ...(required ? [MinLength(1, { message: 'This field may not be blank.' })] : []),
+    ValidateBy({
+      name: 'redirectUris',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && redirectUrisProblem(value) === null,
+        defaultMessage: (args) =>
+          (typeof args?.value === 'string' ? redirectUrisProblem(args.value) : null) ?? 'Not a valid string.',
+      },
+    }),
+  );
 
+/** OIDC Back-Channel Logout 1.0 §2.2: registered under the same rule as a redirect URI; '' removes it. */
 const BackchannelLogoutUri = () =>
   applyDecorators(
     StringField({
@@ -49,8 +54,12 @@ const BackchannelLogoutUri = () =>
       name: 'isBackchannelLogoutUri',
       validator: {
         validate: isBackchannelLogoutUri,
-        defaultMessage: () =>
-          'Enter an absolute https URL (http only on localhost, 127.0.0.1 or [::1]) without a fragment.',
+        defaultMessage: (args) => {
+          const rule =
+            'Enter an absolute https URL (http only on localhost, 127.0.0.1 or [::1]) without a fragment';
+          const problem = typeof args?.value === 'string' ? clientUriProblem(args.value) : null;
+          return problem === null ? `${rule}.` : `${rule}: ${problem}.`;
+        },
       },
     }),
   );
@@ -161,7 +170,14 @@ export class UpdateAppDto extends AppFieldsDto {
   declare name?: string;
 }
 
-export class RegisterOAuthDto {
+/**
+ * `app/{uid}/oauth/`: the redirect URIs, and optionally the client type and grant type, validated as the
+ * same fields of `oauth_app` are.
+ */
+export class RegisterOAuthDto extends PickType(OAuthAppDto, [
+  'client_type',
+  'authorization_grant_type',
+] as const) {
   @RedirectUris(true)
   redirect_uris!: string;
 }
