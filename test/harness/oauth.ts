@@ -86,7 +86,7 @@ export async function authorize(
     if (res.status === 302 || res.status === 303) {
       const location = res.headers.location;
       // Arbor's own pages are relative or on the test server's origin; anything else is the client's.
-      if (!location.startsWith('/') && !/^http:\/\/(127\.0\.0\.1|arbor\.test)[:/]/.test(location)) {
+      if (!location.startsWith('/') && !/^https?:\/\/(127\.0\.0\.1|arbor\.test)[:/]/.test(location)) {
         return { location, page: null };
       }
       res = await agent.get(localPath(location));

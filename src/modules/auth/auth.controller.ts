@@ -19,7 +19,7 @@ import { apiPaths } from '../../common/http/api-paths';
 import { UsernamePipe } from '../../common/pipes/path-params.pipe';
 import { AuthService } from './auth.service';
 import { LoginDto, UserWithPermDto, UserWithPermWithTokenDto } from './dto/login.dto';
-import { SESSION_COOKIE } from './token.strategy';
+import { clearSessionCookie, setSessionCookie } from './session-cookie';
 
 @ApiTags('auth')
 @Controller(apiPaths())
@@ -41,13 +41,7 @@ export class AuthController {
       ip: req.ip ?? '',
       userAgent: req.get('user-agent') ?? '',
     });
-    res.cookie(SESSION_COOKIE, body.token, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: req.secure,
-      path: '/',
-      expires: expiresAt,
-    });
+    setSessionCookie(req, res, body.token, expiresAt);
     return body;
   }
 
@@ -57,10 +51,11 @@ export class AuthController {
   @ApiOperation({ summary: 'Revoke the presented token (sign out this session)' })
   async revoke(
     @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<object> {
     await this.auth.logout(principal);
-    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    clearSessionCookie(req, res);
     return {};
   }
 

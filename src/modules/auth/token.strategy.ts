@@ -5,11 +5,10 @@ import { Strategy } from 'passport-custom';
 import type { Principal } from '../../common/guards/principal';
 import { UsersService } from '../accounts/users.service';
 import { AuthErrors } from './auth.errors';
+import { sessionKeyOf } from './session-cookie';
 import { TokensService } from './tokens.service';
 
-export const SESSION_COOKIE = 'spauthn';
-
-/** `Authorization: Token <key>` (ArkID), else the `spauthn` cookie set at login for browser pages. */
+/** `Authorization: Token <key>` (ArkID), else the session cookie set at login for browser pages. */
 export function presentedKey(req: Request): string | null {
   const header = req.headers.authorization;
   if (header !== undefined) {
@@ -17,9 +16,7 @@ export function presentedKey(req: Request): string | null {
     if (!match) throw AuthErrors.invalidHeader();
     return match[1];
   }
-  const cookies = req.cookies as Record<string, unknown> | undefined;
-  const cookie = cookies?.[SESSION_COOKIE];
-  return typeof cookie === 'string' && cookie.length > 0 ? cookie : null;
+  return sessionKeyOf(req);
 }
 
 @Injectable()

@@ -14,7 +14,7 @@ import { apiPaths } from '../../common/http/api-paths';
 import { UsernamePipe } from '../../common/pipes/path-params.pipe';
 import type { UserResponseDto } from '../accounts/dto/user-response.dto';
 import type { UserWithPermDto, UserWithPermWithTokenDto } from '../auth/dto/login.dto';
-import { SESSION_COOKIE } from '../auth/token.strategy';
+import { setSessionCookie } from '../auth/session-cookie';
 import {
   ActivateDto,
   ChangeContactDto,
@@ -48,12 +48,7 @@ export class LifecycleController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<UserWithPermWithTokenDto> {
     const body = await this.lifecycle.register(dto, client(req));
-    res.cookie(SESSION_COOKIE, body.token, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: req.secure,
-      path: '/',
-    });
+    setSessionCookie(req, res, body.token);
     return body;
   }
 

@@ -25,7 +25,7 @@ import { AppConfig } from '../../config/app-config';
 import { UserLifecycleHooks } from '../accounts/user-lifecycle.hooks';
 import { AuthService } from '../auth/auth.service';
 import { type BearerKeys, BearerKeysLink } from '../auth/bearer-keys.link';
-import { SESSION_COOKIE } from '../auth/token.strategy';
+import { sessionCookieName } from '../auth/session-cookie';
 import { AppsService, clientSecretMatches } from '../permissions/apps.service';
 import { CLAIMS_BY_SCOPE, OidcAccountsService } from './oidc-accounts.service';
 import { ClientMetadataCache } from './oidc-client-cache';
@@ -384,7 +384,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       new Check('arbor_session', 'the Arbor sign-in of this browser ended', async (ctx) => {
         const accountId = ctx.oidc.session?.accountId;
         if (!accountId) return Check.NO_NEED_TO_PROMPT;
-        const key = ctx.cookies.get(SESSION_COOKIE);
+        const key = ctx.cookies.get(sessionCookieName(ctx.secure));
         // findAccount read the session's user earlier in this request.
         const { account } = ctx.oidc;
         const session = key
@@ -454,6 +454,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
       jwks: { keys: keys.keys },
       cookies: {
+        names: providerCookieNames(this.config.baseUrl),
         keys: this.cookieSigner,
         long: { signed: true, httpOnly: true, sameSite: 'lax' },
         short: { signed: true, httpOnly: true, sameSite: 'lax' },
@@ -729,11 +730,26 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       // issued (the session object still lists its grants).
       const ended = oidc.session as unknown as AdapterPayload | undefined;
       if (ended) await this.tx.run((manager) => this.storage.endSessions(manager, [ended]));
-      const key = ctx.cookies.get(SESSION_COOKIE);
+      const name = sessionCookieName(ctx.secure);
+      const key = ctx.cookies.get(name);
       if (key) await this.auth.endSession(key);
-      ctx.cookies.set(SESSION_COOKIE, null, { path: '/', httpOnly: true, sameSite: 'lax' });
+      ctx.cookies.set(name, null, { path: '/', httpOnly: true, sameSite: 'lax', secure: ctx.secure });
     });
   }
+}
+
+/**
+ * The provider's own cookies, named once for the deployment: under an https BASE_URL the session
+ * cookie (Path=/) takes the `__Host-` prefix and the interaction cookies, scoped to their own paths,
+ * `__Secure-`; browsers then accept them only over TLS. The provider marks them Secure itself there.
+ */
+function providerCookieNames(baseUrl: string): { session: string; interaction: string; resume: string } {
+  const tls = baseUrl.startsWith('https://');
+  return {
+    session: tls ? '__Host-_session' : '_session',
+    interaction: tls ? '__Secure-_interaction' : '_interaction',
+    resume: tls ? '__Secure-_interaction_resume' : '_interaction_resume',
+  };
 }
 
 /**

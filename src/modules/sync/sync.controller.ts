@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public, RequirePower } from '../../common/decorators/auth.decorators';
 import { apiPaths } from '../../common/http/api-paths';
-import { SESSION_COOKIE } from '../auth/token.strategy';
+import { setSessionCookie } from '../auth/session-cookie';
 import type { TaskTicketDto } from '../jobs/tasks.service';
 import { DingConfigService } from './ding-config.service';
 import { DingSyncService, type PreflightDto } from './ding-sync.service';
@@ -103,13 +103,7 @@ export class SyncController {
   ): Promise<object> {
     const code = typeof body?.code === 'string' && body.code !== '' ? body.code.slice(0, 256) : undefined;
     const { body: answer, expiresAt } = await this.sync.loginWithCode(code, clientOf(req));
-    res.cookie(SESSION_COOKIE, answer.token, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: req.secure,
-      path: '/',
-      expires: expiresAt,
-    });
+    setSessionCookie(req, res, answer.token, expiresAt);
     return answer;
   }
 

@@ -1,11 +1,12 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { derivedKey } from '../../common/crypto/secret-box';
+import { prefixedCookieName } from '../../common/http/cookies';
 import { MasterKey } from '../../common/crypto/master-key';
 import type { Principal } from '../../common/guards/principal';
 import type { UserEntity } from '../accounts/entities/user.entity';
 import { AuthService, type ClientInfo } from '../auth/auth.service';
-import { SESSION_COOKIE } from '../auth/token.strategy';
+import { sessionKeyOf, setSessionCookie } from '../auth/session-cookie';
 import { CaptchaService } from '../lifecycle/captcha.service';
 import { type OidcPages, OidcPagesLink, type PageRequest } from '../oidc/oidc-pages.link';
 import { SettingsService } from '../settings/settings.service';
@@ -32,11 +33,6 @@ const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
 /** Bounds the policy cache (apps' redirect URI sets); refilled on demand past it. */
 const MAX_POLICIES = 512;
 
-/** `__Host-` cookies (Secure, path /, no domain) when served over TLS; plain names over HTTP. */
-export function cookieName(base: string, secure: boolean): string {
-  return secure ? `__Host-${base}` : base;
-}
-
 /**
  * What every hosted page needs: language, branding, CSRF, security headers. Also renders the pages
  * the OAuth provider serves itself (errors, sign-out), so they look and speak the same.
@@ -62,21 +58,15 @@ export class WebPagesService implements OnModuleInit, OidcPages {
     this.link.connect(this);
   }
 
-  /** The Arbor session of this browser (the `spauthn` cookie), or null. */
+  /** The Arbor session of this browser (the session cookie), or null. */
   async session(req: Request): Promise<PageSession | null> {
-    const key = (req.cookies as Record<string, string | undefined>)[SESSION_COOKIE];
+    const key = sessionKeyOf(req);
     return key ? this.auth.session(key) : null;
   }
 
   /** Sets the session cookie of a sign-in or a registration; without `expires`, it ends with the browser. */
   startSession(req: Request, res: Response, token: string, expires?: Date): void {
-    res.cookie(SESSION_COOKIE, token, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: req.secure,
-      path: '/',
-      ...(expires ? { expires } : {}),
-    });
+    setSessionCookie(req, res, token, expires);
   }
 
   /** To the sign-in page, and back to `next` after it. */
@@ -102,7 +92,7 @@ export class WebPagesService implements OnModuleInit, OidcPages {
 
   language(req: Request): Language {
     const cookies = req.cookies as Record<string, string | undefined>;
-    return pickLanguage(cookies[cookieName(LANGUAGE_COOKIE, req.secure)], req.get('accept-language'));
+    return pickLanguage(cookies[prefixedCookieName(LANGUAGE_COOKIE, req.secure)], req.get('accept-language'));
   }
 
   translator(req: Request): Translate {
@@ -110,7 +100,7 @@ export class WebPagesService implements OnModuleInit, OidcPages {
   }
 
   setLanguage(req: Request, res: Response, language: Language): void {
-    res.cookie(cookieName(LANGUAGE_COOKIE, req.secure), language, {
+    res.cookie(prefixedCookieName(LANGUAGE_COOKIE, req.secure), language, {
       httpOnly: true,
       sameSite: 'lax',
       secure: req.secure,
@@ -121,7 +111,7 @@ export class WebPagesService implements OnModuleInit, OidcPages {
 
   /** The page context, issuing the browser's CSRF secret cookie when it has none. */
   async context(req: Request, res: Response): Promise<PageContext> {
-    const name = cookieName(CSRF_COOKIE, req.secure);
+    const name = prefixedCookieName(CSRF_COOKIE, req.secure);
     let secret = (req.cookies as Record<string, string | undefined>)[name];
     if (!secret) {
       secret = this.csrf.newSecret();
@@ -148,7 +138,9 @@ export class WebPagesService implements OnModuleInit, OidcPages {
   }
 
   csrfValid(req: Request): boolean {
-    const secret = (req.cookies as Record<string, string | undefined>)[cookieName(CSRF_COOKIE, req.secure)];
+    const secret = (req.cookies as Record<string, string | undefined>)[
+      prefixedCookieName(CSRF_COOKIE, req.secure)
+    ];
     return this.csrf.verify(secret, (req.body as Record<string, unknown> | undefined)?.csrf);
   }
 
