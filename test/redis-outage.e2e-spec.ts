@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppConfig } from '../src/config/app-config';
 import { createDataSource } from '../src/database/data-source';
+import { csrfOf } from './harness/oauth';
 import { type ServerProcess, startServerProcess } from './harness/server-process';
 import { type RunningService, startRedis, stopService } from './harness/services';
 import { ADMIN_PASSWORD, API, freshDatabaseEnv, testDatabaseKind } from './harness/test-app';
@@ -131,6 +132,21 @@ describe(`Redis outage (${testDatabaseKind()})`, () => {
       error: 'temporarily_unavailable',
       state: 'outage-state',
     });
+    // A hosted page answers with the error page, not the API's JSON.
+    const form = await fetch(`${server.url}/login/`);
+    const cookie = (form.headers.getSetCookie()[0] ?? '').split(';')[0];
+    const page = await fetch(`${server.url}/login/`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie },
+      body: new URLSearchParams({
+        csrf: csrfOf(await form.text()),
+        username: 'admin',
+        password: ADMIN_PASSWORD,
+      }).toString(),
+    });
+    expect([page.status, page.headers.get('retry-after')]).toEqual([503, '5']);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('temporarily_unavailable');
     // What rests on the database alone goes on: the admin's token and the apps API.
     const apps = await call(`${API}/app/`, { headers: { Authorization: `Token ${adminToken}` } });
     expect(apps.status).toBe(200);

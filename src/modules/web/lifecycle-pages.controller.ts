@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public } from '../../common/decorators/auth.decorators';
@@ -13,6 +13,7 @@ import { SettingsService } from '../settings/settings.service';
 import { captchaAnswer, formField, forwardRetryAfter, VERIFICATION_MESSAGES } from './forms';
 import type { MessageKey, Translate } from './i18n';
 import { type FlowField, type FlowForm, type FlowView, flowPage } from './lifecycle-pages';
+import { PageExceptionFilter } from './page-exception.filter';
 import { WebPagesService } from './web-pages.service';
 
 const field = (body: unknown, name: string): string => formField(body, name).trim();
@@ -65,6 +66,7 @@ const validation = createValidationPipe();
 @ApiExcludeController()
 @Public()
 @Controller()
+@UseFilters(PageExceptionFilter)
 export class LifecyclePagesController {
   constructor(
     private readonly pages: WebPagesService,

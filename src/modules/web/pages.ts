@@ -36,6 +36,7 @@ ul.apps{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto
 ul.apps li{border:1px solid #e3e5e8;border-radius:8px;padding:16px}
 ul.apps img{height:40px}
 ul.apps .remark{color:#666;font-size:.9em}
+nav.pager{display:flex;justify-content:space-between;margin-top:16px}
 img.captcha{display:block;height:40px;margin:4px 0}
 h2{font-size:1.1em;margin:24px 0 8px}
 ul.sessions{list-style:none;padding:0}
@@ -302,25 +303,44 @@ export interface WorkbenchApp {
   logo: string;
 }
 
-export function workbenchPage(ctx: PageContext, apps: WorkbenchApp[]): string {
+/** One page of the workbench: its number, and whether pages come before and after it. */
+export interface WorkbenchPaging {
+  page: number;
+  previous: boolean;
+  next: boolean;
+}
+
+export function workbenchPage(ctx: PageContext, apps: WorkbenchApp[], paging: WorkbenchPaging): string {
   const t = translator(ctx.language);
   const link = (url: string) => (/^https?:\/\//.test(url) ? url : null);
+  const pager =
+    paging.previous || paging.next
+      ? html`<nav class="pager">
+          ${
+            paging.previous
+              ? html`<a href="/workbench/?page=${paging.page - 1}" rel="prev">${t('previous_page')}</a>`
+              : ''
+          }
+          ${paging.next ? html`<a href="/workbench/?page=${paging.page + 1}" rel="next">${t('next_page')}</a>` : ''}
+        </nav>`
+      : '';
   return layout(
     ctx,
     'title_workbench',
     apps.length === 0
       ? html`<p>${t('no_apps')}</p>`
       : html`<ul class="apps">
-          ${apps.map(
-            (app) =>
-              html`<li>
-                ${link(app.logo) ? html`<img src="${app.logo}" alt="" />` : ''}
-                <h2>${app.name}</h2>
-                <p class="remark">${app.remark}</p>
-                ${link(app.index) ? html`<a href="${app.index}" rel="noopener">${t('open')}</a>` : ''}
-              </li>`,
-          )}
-        </ul>`,
+            ${apps.map(
+              (app) =>
+                html`<li>
+                  ${link(app.logo) ? html`<img src="${app.logo}" alt="" />` : ''}
+                  <h2>${app.name}</h2>
+                  <p class="remark">${app.remark}</p>
+                  ${link(app.index) ? html`<a href="${app.index}" rel="noopener">${t('open')}</a>` : ''}
+                </li>`,
+            )}
+          </ul>
+          ${pager}`,
     { wide: true, nav: true },
   );
 }

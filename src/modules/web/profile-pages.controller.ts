@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public } from '../../common/decorators/auth.decorators';
@@ -12,6 +12,7 @@ import { captchaAnswer, formField, forwardRetryAfter, VERIFICATION_MESSAGES } fr
 import type { MessageKey, Translate } from './i18n';
 import { flowPage } from './lifecycle-pages';
 import { profilePage, type ProfileView } from './pages';
+import { PageExceptionFilter } from './page-exception.filter';
 import { type PageSession, WebPagesService } from './web-pages.service';
 
 /** What a page state adds to the profile view; the rest is read fresh for every answer. */
@@ -38,6 +39,7 @@ type Outcome = string | { redirect: string } | { status: number; state: ProfileS
 @ApiExcludeController()
 @Public()
 @Controller('profile')
+@UseFilters(PageExceptionFilter)
 export class ProfilePagesController {
   constructor(
     private readonly pages: WebPagesService,

@@ -1,8 +1,8 @@
-import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public } from '../../common/decorators/auth.decorators';
-import { DomainError } from '../../common/errors/domain-error';
+import { CommonErrors, DomainError } from '../../common/errors/domain-error';
 import type { UserEntity } from '../accounts/entities/user.entity';
 import { UsersService } from '../accounts/users.service';
 import { AuthService, type SignedIn } from '../auth/auth.service';
@@ -28,6 +28,7 @@ import {
   workbenchPage,
   type WorkbenchApp,
 } from './pages';
+import { PageExceptionFilter } from './page-exception.filter';
 import { type PageSession, WebPagesService } from './web-pages.service';
 
 /** What a sign-in form shows again beside what the target and the site decide. */
@@ -36,6 +37,9 @@ type LoginState = Omit<LoginView, 'action' | 'appName' | 'sms' | 'captcha'> & {
   sent?: boolean;
   passwordCaptcha?: boolean;
 };
+
+/** Apps per workbench page. */
+export const WORKBENCH_PAGE_SIZE = 50;
 
 /** What another page that sends the browser to sign in (`/login/?done=`) tells it there. */
 const LOGIN_NOTICES: Readonly<Record<string, MessageKey>> = { password: 'password_changed' };
@@ -60,6 +64,7 @@ interface LoginTarget {
 @ApiExcludeController()
 @Public()
 @Controller()
+@UseFilters(PageExceptionFilter)
 export class WebController {
   constructor(
     private readonly pages: WebPagesService,
@@ -210,13 +215,28 @@ export class WebController {
 
   // ---- my apps (the profile has its own controller) ----
 
+  /** The apps this user may use, a page at a time (a bad or past-the-end page is the 404 page). */
   @Get('workbench')
-  async workbench(@Req() req: Request, @Res() res: Response): Promise<void> {
+  async workbench(@Query('page') page: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     const session = await this.session(req);
     if (!session) return this.pages.toLogin(res, '/workbench/');
-    const page = await this.checks.workbench(this.pages.principal(session), req, { page_size: '100' });
+    const number =
+      page === undefined ? 1 : typeof page === 'string' && /^[1-9]\d{0,8}$/.test(page) ? Number(page) : 0;
+    if (number === 0) throw CommonErrors.invalidPage();
+    const apps = await this.checks.workbench(this.pages.principal(session), req, {
+      page: String(number),
+      page_size: String(WORKBENCH_PAGE_SIZE),
+    });
     const ctx = await this.pages.context(req, res);
-    this.pages.send(res, 200, workbenchPage(ctx, page.results as unknown as WorkbenchApp[]));
+    this.pages.send(
+      res,
+      200,
+      workbenchPage(ctx, apps.results as unknown as WorkbenchApp[], {
+        page: number,
+        previous: apps.previous !== null,
+        next: apps.next !== null,
+      }),
+    );
   }
 
   // ---- helpers ----

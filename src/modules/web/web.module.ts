@@ -6,6 +6,7 @@ import { OidcModule } from '../oidc/oidc.module';
 import { PermissionsModule } from '../permissions/permissions.module';
 import { SettingsModule } from '../settings/settings.module';
 import { BrandingService } from './branding.service';
+import { PageExceptionFilter } from './page-exception.filter';
 import { LifecyclePagesController } from './lifecycle-pages.controller';
 import { ProfilePagesController } from './profile-pages.controller';
 import { WebController } from './web.controller';
@@ -15,6 +16,6 @@ import { WebPagesService } from './web-pages.service';
 @Module({
   imports: [AccountsModule, AuthModule, LifecycleModule, PermissionsModule, OidcModule, SettingsModule],
   controllers: [WebController, LifecyclePagesController, ProfilePagesController],
-  providers: [BrandingService, WebPagesService],
+  providers: [BrandingService, WebPagesService, PageExceptionFilter],
 })
 export class WebModule {}

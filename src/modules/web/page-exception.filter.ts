@@ -1,0 +1,107 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Inject,
+  Injectable,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { DomainError } from '../../common/errors/domain-error';
+import { isServiceOutage, OUTAGE_RETRY_AFTER_SECONDS } from '../../common/errors/service-outage';
+import { asBodyParserError } from '../../common/filters/siteapi-exception.filter';
+import { ROOT_LOGGER } from '../../common/logging/logging.module';
+import { currentRequestId } from '../../common/logging/request-context';
+import { WebPagesService } from './web-pages.service';
+
+interface PageFailure {
+  status: number;
+  error: string;
+  description: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * What a hosted page did not answer itself (the pages render their own form errors) reaches the browser
+ * as the error page, in its language and branding, instead of the API's JSON: a refusal with its
+ * status, an unreachable database or Redis as 503 with Retry-After, anything else as a logged 500 that
+ * names the request id. Rendered from the cached branding, so it still renders when the database is
+ * what failed.
+ */
+@Catch()
+@Injectable()
+export class PageExceptionFilter implements ExceptionFilter {
+  constructor(
+    private readonly pages: WebPagesService,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const req = host.switchToHttp().getRequest<Request>();
+    const res = host.switchToHttp().getResponse<Response>();
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const failure = this.failureOf(exception, req);
+    for (const [name, value] of Object.entries(failure.headers)) res.setHeader(name, value);
+    const page = this.pages.error(
+      {
+        acceptLanguage: req.get('accept-language') ?? '',
+        cookie: req.get('cookie') ?? '',
+        secure: req.secure,
+      },
+      { error: failure.error, error_description: failure.description },
+    );
+    this.pages.send(res, failure.status, page);
+  }
+
+  private failureOf(exception: unknown, req: Request): PageFailure {
+    if (exception instanceof DomainError) {
+      const detail = exception.body.detail;
+      return {
+        status: exception.status,
+        error: exception.code,
+        description: typeof detail === 'string' ? detail : '',
+        headers: exception.headers,
+      };
+    }
+    if (exception instanceof HttpException && exception.getStatus() < 500) {
+      return {
+        status: exception.getStatus(),
+        error: 'invalid_request',
+        description: exception.message,
+        headers: {},
+      };
+    }
+    const bodyError = asBodyParserError(exception);
+    if (bodyError)
+      return {
+        status: bodyError.status,
+        error: 'invalid_request',
+        description: bodyError.detail,
+        headers: {},
+      };
+    const requestId = currentRequestId() ?? 'unknown';
+    if (isServiceOutage(exception)) {
+      this.logger.error(
+        { err: exception, method: req.method, path: req.path },
+        'backing service unreachable',
+      );
+      return {
+        status: 503,
+        error: 'temporarily_unavailable',
+        description: `The service is temporarily unavailable, try again shortly (request ${requestId}).`,
+        headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_SECONDS) },
+      };
+    }
+    this.logger.error({ err: exception, method: req.method, path: req.path }, 'unhandled page error');
+    return {
+      status: 500,
+      error: 'server_error',
+      description: `A server error occurred (request ${requestId}).`,
+      headers: {},
+    };
+  }
+}
