@@ -28,6 +28,15 @@ async function bootstrap(): Promise<void> {
     { port: config.port, database: config.database.kind, base_url: config.baseUrl },
     'Arbor is listening',
   );
+  // Arbor serves plain HTTP: behind an https BASE_URL only a trusted proxy's X-Forwarded-Proto tells it
+  // a request came over TLS. Without it cookies lose Secure, and browsers refuse the provider's
+  // __Host- session cookie, so no OAuth sign-in completes.
+  if (config.baseUrl.startsWith('https://') && config.trustProxy === false) {
+    logger.warn(
+      { base_url: config.baseUrl },
+      'BASE_URL is https but TRUST_PROXY is false: set TRUST_PROXY to the TLS proxy in front of Arbor',
+    );
+  }
 }
 
 /**

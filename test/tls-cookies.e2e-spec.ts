@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { authorize, codeFrom, pkce, REDIRECT, registerApp } from './harness/oauth';
-import { API, createTestApp, createUser, type TestApp } from './harness/test-app';
+import { startServerProcess } from './harness/server-process';
+import { API, createTestApp, createUser, freshDatabaseEnv, type TestApp } from './harness/test-app';
 
 interface JarCookie {
   name: string;
@@ -118,4 +119,32 @@ describe('cookies over TLS', () => {
     expect((await whoAmI(`__Host-spauthn=${key}`)).status).toBe(200);
     expect((await whoAmI(`spauthn=${key}`)).status).toBe(401);
   });
+});
+
+describe('an https BASE_URL without a trusted proxy', () => {
+  it('is named at start, since Arbor could not tell its requests came over TLS', async () => {
+    const warning = 'BASE_URL is https but TRUST_PROXY is false';
+    for (const [trustProxy, warned] of [
+      ['false', true],
+      ['loopback', false],
+    ] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'arbor-tls-start-'));
+      const database = await freshDatabaseEnv();
+      const server = await startServerProcess(dir, {
+        ...database.env,
+        BASE_URL: 'https://arbor.example',
+        TRUST_PROXY: trustProxy,
+      });
+      try {
+        if (warned) await server.waitForLog(warning, 5000);
+        // Logged in the same turn as "listening", were it logged at all.
+        else await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(server.logs.filter((line) => line.includes(warning))).toHaveLength(warned ? 1 : 0);
+      } finally {
+        await server.stop();
+        await database.drop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }, 90000);
 });
