@@ -1,12 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppConfig } from '../src/config/app-config';
-import { createDataSource } from '../src/database/data-source';
 import { csrfOf } from './harness/oauth';
 import { type ServerProcess, startServerProcess } from './harness/server-process';
 import { type RunningService, startRedis, stopService } from './harness/services';
-import { ADMIN_PASSWORD, API, freshDatabaseEnv, testDatabaseKind } from './harness/test-app';
+import { ADMIN_PASSWORD, API, freshMigratedDatabaseEnv, testDatabaseKind } from './harness/test-app';
 
 const REDIRECT_URI = 'https://rp.outage.example/cb';
 
@@ -63,12 +61,8 @@ describe(`Redis outage (${testDatabaseKind()})`, () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'arbor-redis-outage-'));
-    const database = await freshDatabaseEnv();
+    const database = await freshMigratedDatabaseEnv();
     drop = database.drop;
-    const dataSource = createDataSource(AppConfig.fromEnvironment({ ...database.env, NODE_ENV: 'test' }));
-    await dataSource.initialize();
-    await dataSource.runMigrations();
-    await dataSource.destroy();
     redis = await startRedis();
     server = await startServerProcess(dir, { ...database.env, REDIS_URL: redis.url });
     const admin = await login();

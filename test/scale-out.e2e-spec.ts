@@ -1,10 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppConfig } from '../src/config/app-config';
-import { createDataSource } from '../src/database/data-source';
 import { type ServerProcess, startServerProcess } from './harness/server-process';
-import { ADMIN_PASSWORD, API, freshDatabaseEnv, testDatabaseKind } from './harness/test-app';
+import { ADMIN_PASSWORD, API, freshMigratedDatabaseEnv, testDatabaseKind } from './harness/test-app';
 
 const LOCKOUT_THRESHOLD = 4;
 const IP_LIMIT = 40;
@@ -71,12 +69,8 @@ interface Answer {
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'arbor-replicas-'));
-      const database = await freshDatabaseEnv();
+      const database = await freshMigratedDatabaseEnv();
       drop = database.drop;
-      const dataSource = createDataSource(AppConfig.fromEnvironment({ ...database.env, NODE_ENV: 'test' }));
-      await dataSource.initialize();
-      await dataSource.runMigrations();
-      await dataSource.destroy();
       const env = {
         ...database.env,
         REDIS_URL: process.env.ARBOR_TEST_REDIS_URL ?? '',

@@ -2,10 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDataSource } from '../src/database/data-source';
-import { AppConfig } from '../src/config/app-config';
 import { startServerProcess } from './harness/server-process';
-import { ADMIN_PASSWORD, API, freshDatabaseEnv, testDatabaseKind } from './harness/test-app';
+import { ADMIN_PASSWORD, API, freshMigratedDatabaseEnv, testDatabaseKind } from './harness/test-app';
 
 const REDIS_URL = process.env.ARBOR_TEST_REDIS_URL ?? '';
 
@@ -42,15 +40,9 @@ describe(`graceful shutdown of the server process (${testDatabaseKind()})`, () =
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'arbor-shutdown-'));
-    const database = await freshDatabaseEnv();
+    const database = await freshMigratedDatabaseEnv();
     dbEnv = database.env;
     drop = database.drop;
-    if (testDatabaseKind() === 'mariadb') {
-      const dataSource = createDataSource(AppConfig.fromEnvironment({ ...dbEnv, NODE_ENV: 'test' }));
-      await dataSource.initialize();
-      await dataSource.runMigrations();
-      await dataSource.destroy();
-    }
   });
   afterAll(async () => {
     await drop?.();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { authorize, codeFrom, pkce, REDIRECT, registerApp } from './harness/oauth';
 import { startServerProcess } from './harness/server-process';
-import { API, createTestApp, createUser, freshDatabaseEnv, type TestApp } from './harness/test-app';
+import { API, createTestApp, createUser, freshMigratedDatabaseEnv, type TestApp } from './harness/test-app';
 
 interface JarCookie {
   name: string;
@@ -129,7 +129,7 @@ describe('an https BASE_URL without a trusted proxy', () => {
       ['loopback', false],
     ] as const) {
       const dir = mkdtempSync(join(tmpdir(), 'arbor-tls-start-'));
-      const database = await freshDatabaseEnv();
+      const database = await freshMigratedDatabaseEnv();
       const server = await startServerProcess(dir, {
         ...database.env,
         BASE_URL: 'https://arbor.example',

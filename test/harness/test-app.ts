@@ -61,6 +61,22 @@ export async function freshDatabaseEnv(): Promise<{
   };
 }
 
+/**
+ * A fresh database with the schema migrated, for tests that start real server processes: a shared
+ * MariaDB database is never migrated by the API itself (it checks the schema and refuses to start).
+ */
+export async function freshMigratedDatabaseEnv(): Promise<{
+  env: Record<string, string>;
+  drop: () => Promise<void>;
+}> {
+  const database = await freshDatabaseEnv();
+  const dataSource = createDataSource(AppConfig.fromEnvironment({ ...database.env, NODE_ENV: 'test' }));
+  await dataSource.initialize();
+  await dataSource.runMigrations();
+  await dataSource.destroy();
+  return database;
+}
+
 /** `database`: one the test prepared itself (to test a migration over older rows); dropped on close. */
 export async function createTestApp(
   overrides: Record<string, string> = {},
