@@ -1,6 +1,6 @@
 import type TestAgent from 'supertest/lib/agent';
 import { AliyunSmsFake } from './harness/aliyun-sms-fake';
-import { browser, csrfOf } from './harness/oauth';
+import { browser, csrfOf, signInThroughPage } from './harness/oauth';
 import { SmtpSink } from './harness/smtp-sink';
 import { API, createTestApp, createUser, login, type TestApp } from './harness/test-app';
 
@@ -48,12 +48,7 @@ describe('profile page', () => {
     userAgent = 'Browser-A',
   ): Promise<{ agent: TestAgent; page: string }> {
     const agent = browser(t).set('User-Agent', userAgent);
-    const form = await agent.get('/login/').expect(200);
-    await agent
-      .post('/login/')
-      .type('form')
-      .send({ csrf: csrfOf(form.text), username: user.username, password: user.password })
-      .expect(303);
+    await signInThroughPage(agent, user);
     const page = await agent.get('/profile/').expect(200);
     return { agent, page: page.text };
   }

@@ -1,5 +1,5 @@
 import { WORKBENCH_PAGE_SIZE } from '../src/modules/web/web.controller';
-import { browser, csrfOf } from './harness/oauth';
+import { browser, signInThroughPage } from './harness/oauth';
 import { API, createTestApp, createUser, login, type TestApp } from './harness/test-app';
 
 /** The hosted workbench pages through however many apps a user may use, as the API does. */
@@ -32,12 +32,7 @@ describe('workbench pages', () => {
     expect(expected.length).toBeLessThanOrEqual(WORKBENCH_PAGE_SIZE * 2);
 
     const agent = browser(t);
-    const form = await agent.get('/login/').expect(200);
-    await agent
-      .post('/login/')
-      .type('form')
-      .send({ csrf: csrfOf(form.text), username: user.username, password: user.password })
-      .expect(303);
+    await signInThroughPage(agent, user);
     const first = (await agent.get('/workbench/').expect(200)).text;
     expect(namesOn(first)).toHaveLength(WORKBENCH_PAGE_SIZE);
     expect(first).toContain('href="/workbench/?page=2" rel="next"');

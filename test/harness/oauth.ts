@@ -65,6 +65,19 @@ export function browser(t: TestApp): TestAgent {
   return request.agent(t.app.getHttpServer());
 }
 
+/** Signs a browser in through the standalone login page, as a person would. */
+export async function signInThroughPage(
+  agent: TestAgent,
+  user: { username: string; password: string },
+): Promise<void> {
+  const form = await agent.get('/login/').expect(200);
+  await agent
+    .post('/login/')
+    .type('form')
+    .send({ csrf: csrfOf(form.text), username: user.username, password: user.password })
+    .expect(303);
+}
+
 function localPath(location: string): string {
   const url = new URL(location, 'http://arbor.test');
   return url.pathname + url.search;

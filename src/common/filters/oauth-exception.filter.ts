@@ -2,9 +2,8 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject 
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { DomainError } from '../errors/domain-error';
-import { isServiceOutage, OUTAGE_RETRY_AFTER_SECONDS } from '../errors/service-outage';
 import { ROOT_LOGGER } from '../logging/logging.module';
-import { currentRequestId } from '../logging/request-context';
+import { OUTAGE_MESSAGE, unexpectedFailure } from './unexpected-failure';
 
 /** An RFC 6749 / RFC 6750 error: `{"error": code, "error_description": text}`. */
 export class OAuthError extends DomainError {
@@ -46,22 +45,15 @@ export class OAuthExceptionFilter implements ExceptionFilter {
       });
       return;
     }
-    if (isServiceOutage(exception)) {
-      this.logger.error(
-        { err: exception, method: req.method, path: req.path },
-        'backing service unreachable',
-      );
-      res.setHeader('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
-      res.status(503).json({
-        error: 'temporarily_unavailable',
-        error_description: 'The service is temporarily unavailable, try again shortly.',
-      });
-      return;
-    }
-    this.logger.error({ err: exception, method: req.method, path: req.path }, 'unhandled OAuth error');
-    res.status(500).json({
-      error: 'server_error',
-      error_description: `A server error occurred (request ${currentRequestId() ?? 'unknown'}).`,
-    });
+    const failure = unexpectedFailure(exception, this.logger, req);
+    for (const [name, value] of Object.entries(failure.headers)) res.setHeader(name, value);
+    res.status(failure.status).json(
+      failure.outage
+        ? { error: 'temporarily_unavailable', error_description: OUTAGE_MESSAGE }
+        : {
+            error: 'server_error',
+            error_description: `A server error occurred (request ${failure.requestId ?? 'unknown'}).`,
+          },
+    );
   }
 }

@@ -2,9 +2,8 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject 
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { DomainError } from '../errors/domain-error';
-import { isServiceOutage, OUTAGE_RETRY_AFTER_SECONDS } from '../errors/service-outage';
 import { ROOT_LOGGER } from '../logging/logging.module';
-import { currentRequestId } from '../logging/request-context';
+import { OUTAGE_MESSAGE, unexpectedFailure } from './unexpected-failure';
 
 const DEFAULT_DETAIL: Record<number, string> = {
   400: 'Bad request.',
@@ -50,26 +49,14 @@ export class SiteApiExceptionFilter implements ExceptionFilter {
     }
     const bodyError = asBodyParserError(exception);
     if (bodyError) return { status: bodyError.status, body: { detail: bodyError.detail }, headers: {} };
-    if (isServiceOutage(exception)) {
-      this.logger.error(
-        { err: exception, method: req.method, path: req.path },
-        'backing service unreachable',
-      );
-      return {
-        status: 503,
-        body: {
-          detail: 'The service is temporarily unavailable, try again shortly.',
-          request_id: currentRequestId() ?? null,
-        },
-        headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_SECONDS) },
-      };
-    }
-
-    this.logger.error({ err: exception, method: req.method, path: req.path }, 'unhandled error');
+    const failure = unexpectedFailure(exception, this.logger, req);
     return {
-      status: 500,
-      body: { detail: 'A server error occurred.', request_id: currentRequestId() ?? null },
-      headers: {},
+      status: failure.status,
+      body: {
+        detail: failure.outage ? OUTAGE_MESSAGE : 'A server error occurred.',
+        request_id: failure.requestId,
+      },
+      headers: failure.headers,
     };
   }
 }

@@ -9,10 +9,9 @@ import {
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { DomainError } from '../../common/errors/domain-error';
-import { isServiceOutage, OUTAGE_RETRY_AFTER_SECONDS } from '../../common/errors/service-outage';
 import { asBodyParserError } from '../../common/filters/siteapi-exception.filter';
+import { OUTAGE_MESSAGE, unexpectedFailure } from '../../common/filters/unexpected-failure';
 import { ROOT_LOGGER } from '../../common/logging/logging.module';
-import { currentRequestId } from '../../common/logging/request-context';
 import { WebPagesService } from './web-pages.service';
 
 interface PageFailure {
@@ -83,25 +82,13 @@ export class PageExceptionFilter implements ExceptionFilter {
         description: bodyError.detail,
         headers: {},
       };
-    const requestId = currentRequestId() ?? 'unknown';
-    if (isServiceOutage(exception)) {
-      this.logger.error(
-        { err: exception, method: req.method, path: req.path },
-        'backing service unreachable',
-      );
-      return {
-        status: 503,
-        error: 'temporarily_unavailable',
-        description: `The service is temporarily unavailable, try again shortly (request ${requestId}).`,
-        headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_SECONDS) },
-      };
-    }
-    this.logger.error({ err: exception, method: req.method, path: req.path }, 'unhandled page error');
+    const failure = unexpectedFailure(exception, this.logger, req);
+    const request = `(request ${failure.requestId ?? 'unknown'})`;
     return {
-      status: 500,
-      error: 'server_error',
-      description: `A server error occurred (request ${requestId}).`,
-      headers: {},
+      status: failure.status,
+      error: failure.outage ? 'temporarily_unavailable' : 'server_error',
+      description: failure.outage ? `${OUTAGE_MESSAGE} ${request}` : `A server error occurred ${request}.`,
+      headers: failure.headers,
     };
   }
 }
