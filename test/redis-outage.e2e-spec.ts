@@ -35,6 +35,8 @@ describe(`Redis outage (${testDatabaseKind()})`, () => {
   let adminToken: string;
   let basic: string;
   let clientId: string;
+  /** An app allowed the password grant: its check of the password runs in Arbor's own hook. */
+  let passwordBasic: string;
 
   const call = async (path: string, init: RequestInit = {}): Promise<Answer> => {
     const res = await fetch(`${server.url}${path}`, init);
@@ -79,6 +81,18 @@ describe(`Redis outage (${testDatabaseKind()})`, () => {
     expect(app.status).toBe(201);
     const client = app.body.oauth_app as { client_id: string; client_secret: string };
     clientId = client.client_id;
+    const legacy = await call(`${API}/app/`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Token ${adminToken}` },
+      body: JSON.stringify({
+        name: `outagepw${process.pid % 1000}`,
+        allow_any_user: true,
+        oauth_app: { redirect_uris: REDIRECT_URI, authorization_grant_type: 'password' },
+      }),
+    });
+    expect(legacy.status).toBe(201);
+    const legacyClient = legacy.body.oauth_app as { client_id: string; client_secret: string };
+    passwordBasic = `Basic ${Buffer.from(`${legacyClient.client_id}:${legacyClient.client_secret}`).toString('base64')}`;
     basic = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`;
   }, 120000);
 
@@ -103,6 +117,21 @@ describe(`Redis outage (${testDatabaseKind()})`, () => {
     expect(typeof refusedLogin.body.request_id).toBe('string');
     const refusedToken = await clientCredentials();
     expect(refusedToken).toMatchObject({
+      status: 503,
+      retryAfter: '5',
+      body: { error: 'temporarily_unavailable' },
+    });
+    // The same from a provider hook of Arbor's (the password grant's login limits), not the storage.
+    const refusedPassword = await call('/oauth/token/', {
+      method: 'POST',
+      headers: { Authorization: passwordBasic, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'password',
+        username: 'admin',
+        password: ADMIN_PASSWORD,
+      }).toString(),
+    });
+    expect(refusedPassword).toMatchObject({
       status: 503,
       retryAfter: '5',
       body: { error: 'temporarily_unavailable' },
