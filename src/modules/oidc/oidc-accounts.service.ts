@@ -6,6 +6,8 @@ import { nodeUidOf } from '../org/node-uid';
 import { accessPermUid } from '../permissions/apps.service';
 import { PermChecksService } from '../permissions/perm-checks.service';
 import { PermissionResolver } from '../permissions/permission-resolver.service';
+import { StorageService } from '../storage/storage.service';
+import { AppConfig } from '../../config/app-config';
 
 /** Claim names released per scope (OIDC Core §5.4 plus Arbor's `groups` and `perms`). */
 export const CLAIMS_BY_SCOPE = {
@@ -28,6 +30,8 @@ export class OidcAccountsService {
     private readonly users: UsersService,
     private readonly checks: PermChecksService,
     private readonly resolver: PermissionResolver,
+    private readonly storage: StorageService,
+    private readonly config: AppConfig,
   ) {}
 
   /** The user each Account was made from (see account), for checks later in the same request. */
@@ -66,7 +70,9 @@ export class OidcAccountsService {
     if (scopes.has('profile')) {
       claims.name = user.name || user.username;
       claims.preferred_username = user.username;
-      if (user.avatar) claims.picture = user.avatar;
+      // OIDC wants a URL; the profile holds an uploaded file's name (or a synced https URL).
+      const picture = user.avatar ? this.storage.linkTo(user.avatar) : null;
+      if (picture) claims.picture = picture.startsWith('/') ? `${this.config.baseUrl}${picture}` : picture;
       claims.updated_at = Math.floor(user.updatedAt.getTime() / 1000);
     }
     if (scopes.has('email')) {

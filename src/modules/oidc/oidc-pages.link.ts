@@ -10,10 +10,10 @@ export interface PageRequest {
 
 /** Pages the provider itself serves (errors, the sign-out confirmation), in the hosted pages' look. */
 export interface OidcPages {
-  error(request: PageRequest, error: { error: string; error_description?: string }): string;
+  error(request: PageRequest, error: { error: string; error_description?: string }): Promise<string>;
   /** `form` is the provider's hidden sign-out form (with its CSRF token); the page adds the buttons. */
-  logout(request: PageRequest, form: string, formId: string, clientName: string | undefined): string;
-  loggedOut(request: PageRequest, clientName: string | undefined): string;
+  logout(request: PageRequest, form: string, formId: string, clientName: string | undefined): Promise<string>;
+  loggedOut(request: PageRequest, clientName: string | undefined): Promise<string>;
   /** The Content-Security-Policy for those pages. */
   contentSecurityPolicy(formTargets: readonly string[]): string;
 }

@@ -510,7 +510,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
         userinfo: { enabled: true },
         rpInitiatedLogout: {
           enabled: true,
-          logoutSource: (ctx, form) => {
+          logoutSource: async (ctx, form) => {
             (ctx.state as { arborPage?: boolean }).arborPage = true;
             const client = ctx.oidc.client;
             // The form's answer redirects to the app's post-logout URI: the policy must allow it.
@@ -519,12 +519,17 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
               this.pages.pages.contentSecurityPolicy(client?.postLogoutRedirectUris ?? []),
             );
             ctx.type = 'html';
-            ctx.body = this.pages.pages.logout(pageRequest(ctx), form, 'op.logoutForm', client?.clientName);
+            ctx.body = await this.pages.pages.logout(
+              pageRequest(ctx),
+              form,
+              'op.logoutForm',
+              client?.clientName,
+            );
           },
-          postLogoutSuccessSource: (ctx) => {
+          postLogoutSuccessSource: async (ctx) => {
             ctx.set('Content-Security-Policy', this.pages.pages.contentSecurityPolicy([]));
             ctx.type = 'html';
-            ctx.body = this.pages.pages.loggedOut(pageRequest(ctx), ctx.oidc.client?.clientName);
+            ctx.body = await this.pages.pages.loggedOut(pageRequest(ctx), ctx.oidc.client?.clientName);
           },
         },
         resourceIndicators: {
@@ -550,7 +555,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
           : undefined,
       clientBasedCORS: (_ctx, origin, client) =>
         client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
-      renderError: (ctx, out, error) => {
+      renderError: async (ctx, out, error) => {
         const outage = providerOutage(error);
         if (outage !== error && outage instanceof errors.OIDCProviderError) {
           // An outage met in Arbor's own hooks (an account or permission lookup), not in the storage.
@@ -559,7 +564,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
         }
         ctx.set('Content-Security-Policy', this.pages.pages.contentSecurityPolicy([]));
         ctx.type = 'html';
-        ctx.body = this.pages.pages.error(pageRequest(ctx), out);
+        ctx.body = await this.pages.pages.error(pageRequest(ctx), out);
       },
     };
   }
@@ -643,7 +648,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
    * should be confirmed anyway. So that case gets the same confirmation page, with the provider's own
    * form and xsrf value.
    */
-  private confirmLogout(ctx: KoaContextWithOIDC): void {
+  private async confirmLogout(ctx: KoaContextWithOIDC): Promise<void> {
     if ((ctx.state as { arborPage?: boolean }).arborPage) return;
     const secret = (ctx.oidc.session as unknown as { state?: { secret?: unknown } } | undefined)?.state
       ?.secret;
@@ -656,7 +661,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       this.pages.pages.contentSecurityPolicy(client?.postLogoutRedirectUris ?? []),
     );
     ctx.type = 'html';
-    ctx.body = this.pages.pages.logout(
+    ctx.body = await this.pages.pages.logout(
       { acceptLanguage: ctx.get('accept-language'), cookie: ctx.get('cookie'), secure: ctx.secure },
       form,
       'op.logoutForm',
@@ -722,7 +727,7 @@ export class OidcProviderService implements OnModuleInit, OnApplicationShutdown,
       await next();
       if (ctx.status === 503) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
       const oidc = ctx.oidc as KoaContextWithOIDC['oidc'] | undefined;
-      if (oidc?.route === 'end_session' && ctx.status === 200) this.confirmLogout(ctx);
+      if (oidc?.route === 'end_session' && ctx.status === 200) await this.confirmLogout(ctx);
       // Single sign-out: confirming the provider's sign-out also ends the browser's Arbor session.
       if (oidc?.route !== 'end_session_confirm' || ctx.status >= 400) return;
       if (!(oidc.params as { logout?: string } | undefined)?.logout) return;

@@ -9,6 +9,7 @@ import { AppConfig } from '../../config/app-config';
 import { AccountsModule } from '../accounts/accounts.module';
 import { AuthModule } from '../auth/auth.module';
 import { PermissionsModule } from '../permissions/permissions.module';
+import { StorageModule } from '../storage/storage.module';
 import { OidcAccountsService } from './oidc-accounts.service';
 import { OidcInteractionsService } from './oidc-interactions.service';
 import { OidcPagesLink } from './oidc-pages.link';
@@ -22,6 +23,7 @@ import { UserinfoController } from './userinfo.controller';
 
 @Module({
   imports: [
+    StorageModule,
     AccountsModule,
     AuthModule,
     PermissionsModule,

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { Client as MinioClient } from 'minio';
 import { DomainError } from '../../common/errors/domain-error';
+import { API_MOUNTS } from '../../common/http/api-paths';
 import { AppConfig } from '../../config/app-config';
 import { SettingsService } from '../settings/settings.service';
 import type { StorageConfig } from '../settings/site-config';
@@ -71,6 +72,16 @@ export class StorageService implements OnModuleInit {
   }
 
   /** A stored file: streamed from the local directory, or a short-lived presigned URL into the bucket. */
+  /**
+   * Where a browser fetches an image named by a user or company field: a stored file's path on this
+   * server (`/siteapi/v1/service/file/<name>`), an https URL as it is (a directory sync's avatar), or
+   * null for anything else.
+   */
+  linkTo(value: string): string | null {
+    if (STORED_NAME.test(value)) return `/${API_MOUNTS[0]}/service/file/${value}`;
+    return /^https:\/\/[^\s]+$/.test(value) ? value : null;
+  }
+
   async open(name: string): Promise<StoredFile> {
     if (!STORED_NAME.test(name)) throw StorageErrors.notFound();
     const storage = await this.settings.section('storage');

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { SettingsService } from '../settings/settings.service';
+import { StorageService } from '../storage/storage.service';
 import type { Language } from './i18n';
 
 /** How the hosted pages present the company. */
 export interface Branding {
   name: string;
-  /** An https:// or same-origin logo URL; none shows the name only. */
+  /** An https:// or same-origin logo URL (an uploaded icon's included); none shows the name only. */
   logoUrl: string | null;
   /** CSS colour of buttons and links. */
   color: string;
@@ -21,7 +22,10 @@ export const DEFAULT_BRANDING: Branding = { name: 'Arbor', logoUrl: null, color:
 export class BrandingService {
   private readonly last = new Map<Language, Branding>();
 
-  constructor(private readonly settings: SettingsService) {}
+  constructor(
+    private readonly settings: SettingsService,
+    private readonly storage: StorageService,
+  ) {}
 
   async current(language: Language): Promise<Branding> {
     const company = await this.settings.section('company');
@@ -29,20 +33,22 @@ export class BrandingService {
     const color = company.color.startsWith('#') ? company.color : `#${company.color}`;
     const branding: Branding = {
       name: name || DEFAULT_BRANDING.name,
-      logoUrl: safeLogo(company.icon) ?? DEFAULT_BRANDING.logoUrl,
+      logoUrl: this.logo(company.icon),
       color: /^#[0-9a-fA-F]{3,8}$/.test(color) ? color : DEFAULT_BRANDING.color,
     };
     this.last.set(language, branding);
     return branding;
   }
 
-  /** The branding last read, for pages that render synchronously (inside the OAuth provider). */
+  /** The branding last read, for an error page when the settings cannot be read. */
   cached(language: Language): Branding {
     return this.last.get(language) ?? DEFAULT_BRANDING;
   }
-}
 
-function safeLogo(url: string): string | null {
-  if (!url) return null;
-  return /^https:\/\//.test(url) || (url.startsWith('/') && !url.startsWith('//')) ? url : null;
+  /** The icon: an uploaded file's name (what the config API takes), an https URL, or a local path. */
+  private logo(icon: string): string | null {
+    if (!icon) return DEFAULT_BRANDING.logoUrl;
+    const local = icon.startsWith('/') && !icon.startsWith('//') && !/[\s\\]/.test(icon);
+    return this.storage.linkTo(icon) ?? (local ? icon : DEFAULT_BRANDING.logoUrl);
+  }
 }

@@ -25,8 +25,7 @@ interface PageFailure {
  * What a hosted page did not answer itself (the pages render their own form errors) reaches the browser
  * as the error page, in its language and branding, instead of the API's JSON: a refusal with its
  * status, an unreachable database or Redis as 503 with Retry-After, anything else as a logged 500 that
- * names the request id. Rendered from the cached branding, so it still renders when the database is
- * what failed.
+ * names the request id. The page renders with the branding last read when the database is what failed.
  */
 @Catch()
 @Injectable()
@@ -36,7 +35,7 @@ export class PageExceptionFilter implements ExceptionFilter {
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  async catch(exception: unknown, host: ArgumentsHost): Promise<void> {
     const req = host.switchToHttp().getRequest<Request>();
     const res = host.switchToHttp().getResponse<Response>();
     if (res.headersSent) {
@@ -45,7 +44,7 @@ export class PageExceptionFilter implements ExceptionFilter {
     }
     const failure = this.failureOf(exception, req);
     for (const [name, value] of Object.entries(failure.headers)) res.setHeader(name, value);
-    const page = this.pages.error(
+    const page = await this.pages.error(
       {
         acceptLanguage: req.get('accept-language') ?? '',
         cookie: req.get('cookie') ?? '',

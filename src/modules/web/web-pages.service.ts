@@ -186,24 +186,33 @@ export class WebPagesService implements OnModuleInit, OidcPages {
 
   // ---- pages the provider renders ----
 
-  error(request: PageRequest, error: { error: string; error_description?: string }): string {
-    return errorPage(this.providerContext(request), error);
+  async error(request: PageRequest, error: { error: string; error_description?: string }): Promise<string> {
+    return errorPage(await this.providerContext(request), error);
   }
 
-  logout(request: PageRequest, form: string, formId: string, clientName: string | undefined): string {
-    return logoutPage(this.providerContext(request), form, formId, clientName);
+  async logout(
+    request: PageRequest,
+    form: string,
+    formId: string,
+    clientName: string | undefined,
+  ): Promise<string> {
+    return logoutPage(await this.providerContext(request), form, formId, clientName);
   }
 
-  loggedOut(request: PageRequest): string {
-    return loggedOutPage(this.providerContext(request));
+  async loggedOut(request: PageRequest): Promise<string> {
+    return loggedOutPage(await this.providerContext(request));
   }
 
-  /** Provider pages carry no Arbor form of their own (the provider has its xsrf). */
-  private providerContext(request: PageRequest): PageContext {
+  /**
+   * Provider pages carry no Arbor form of their own (the provider has its xsrf). Their branding is
+   * read as every page's is; the last one read serves when the settings cannot be (the error page of
+   * a database outage).
+   */
+  private async providerContext(request: PageRequest): Promise<PageContext> {
     const language = pickLanguage(languageCookieFrom(request.cookie), request.acceptLanguage);
     return {
       language,
-      branding: this.branding.cached(language),
+      branding: await this.branding.current(language).catch(() => this.branding.cached(language)),
       csrfToken: '',
       path: '/oauth/session/end/',
     };

@@ -5,6 +5,7 @@ import { LifecycleModule } from '../lifecycle/lifecycle.module';
 import { OidcModule } from '../oidc/oidc.module';
 import { PermissionsModule } from '../permissions/permissions.module';
 import { SettingsModule } from '../settings/settings.module';
+import { StorageModule } from '../storage/storage.module';
 import { BrandingService } from './branding.service';
 import { PageExceptionFilter } from './page-exception.filter';
 import { LifecyclePagesController } from './lifecycle-pages.controller';
@@ -14,7 +15,15 @@ import { WebPagesService } from './web-pages.service';
 
 /** Server-rendered hosted pages (see WebController and LifecyclePagesController). */
 @Module({
-  imports: [AccountsModule, AuthModule, LifecycleModule, PermissionsModule, OidcModule, SettingsModule],
+  imports: [
+    AccountsModule,
+    AuthModule,
+    LifecycleModule,
+    PermissionsModule,
+    OidcModule,
+    SettingsModule,
+    StorageModule,
+  ],
   controllers: [WebController, LifecyclePagesController, ProfilePagesController],
   providers: [BrandingService, WebPagesService, PageExceptionFilter],
 })
